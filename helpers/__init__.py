@@ -1,0 +1,45 @@
+"""Small shared code for the book's notebooks: data loaders and figures.
+
+Import what a chapter needs by name, e.g. ``from helpers import load_fashion_mnist``.
+"""
+
+from helpers.data import (
+    FASHION_MNIST_CLASS_NAMES,
+    DataError,
+    load_fashion_mnist,
+    load_mnist,
+)
+from helpers.plots import (
+    plot_class_probabilities,
+    plot_confusion_matrix,
+    plot_history,
+    show_images,
+)
+
+__all__ = [
+    "FASHION_MNIST_CLASS_NAMES",
+    "DataError",
+    "load_fashion_mnist",
+    "load_mnist",
+    "plot_class_probabilities",
+    "plot_confusion_matrix",
+    "plot_history",
+    "show_images",
+]
+
+
+def _show_data_errors_as_one_line() -> None:
+    """In a notebook, print a DataError as its one sentence instead of a traceback."""
+    try:
+        ip = get_ipython()  # type: ignore[name-defined]  # noqa: F821
+    except NameError:
+        return
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        # Still an error for the kernel (papermill and nbval see the cell fail), shown as one line.
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset, exception_only=True)
+
+    ip.set_custom_exc((DataError,), handler)
+
+
+_show_data_errors_as_one_line()

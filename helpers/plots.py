@@ -1,0 +1,112 @@
+"""Figures shared by the chapters. Each function draws one figure and returns it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def plot_history(history, metrics: Sequence[str] = ("loss",)) -> Figure:
+    """Return training and validation curves, one panel per metric.
+
+    ``history`` is what ``model.fit`` returns (or its ``.history`` dict).
+    Used by chapters 1, 3, 4 and 5.
+    """
+    curves: Mapping[str, Sequence[float]] = getattr(history, "history", history)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        if metric not in curves:
+            raise KeyError(f"history has no {metric!r}; it has {sorted(curves)}")
+        epochs = np.arange(1, len(curves[metric]) + 1)
+        ax.plot(epochs, curves[metric], "o-", label=f"training {metric}")
+        if f"val_{metric}" in curves:
+            ax.plot(epochs, curves[f"val_{metric}"], "s-", label=f"validation {metric}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_xticks(epochs if len(epochs) <= 20 else epochs[:: len(epochs) // 10 + 1])
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def show_images(
+    images: np.ndarray,
+    titles: Sequence[str] | None = None,
+    ncols: int = 10,
+    size: float = 1.4,
+) -> Figure:
+    """Return a grid of grayscale or RGB images, each with an optional title.
+
+    Images may be (N, H, W), (N, H, W, 1) or (N, H, W, 3). Used by chapters 1 and 4.
+    """
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(images[i], cmap="gray_r" if images[i].ndim == 2 else None)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_probabilities(
+    probabilities: Sequence[float],
+    class_names: Sequence[str],
+    true_class: int | None = None,
+) -> Figure:
+    """Return a horizontal bar chart of one prediction's class probabilities.
+
+    The predicted class is drawn in a strong colour and the true class, when
+    given, is named in the title. Used by chapter 1.
+    """
+    probabilities = np.asarray(probabilities, dtype=float)
+    if len(probabilities) != len(class_names):
+        raise ValueError(f"{len(probabilities)} probabilities for {len(class_names)} class names")
+    predicted = int(np.argmax(probabilities))
+    colours = ["tab:blue" if i == predicted else "lightgray" for i in range(len(class_names))]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.barh(np.arange(len(class_names)), probabilities, color=colours)
+    ax.set_yticks(np.arange(len(class_names)), labels=class_names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("predicted probability")
+    title = f"predicted: {class_names[predicted]} ({probabilities[predicted]:.3f})"
+    if true_class is not None:
+        title += f"; true: {class_names[true_class]}"
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(
+    y_true: Sequence[int],
+    y_pred: Sequence[int],
+    class_names: Sequence[str],
+) -> Figure:
+    """Return the confusion matrix (rows: true class, columns: predicted class).
+
+    Drawn with scikit-learn's ``ConfusionMatrixDisplay``. Used by chapters 1 and 3.
+    """
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    ConfusionMatrixDisplay.from_predictions(
+        y_true, y_pred, labels=list(range(len(class_names))), display_labels=class_names,
+        ax=ax, colorbar=False, xticks_rotation=45,
+    )
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    fig.tight_layout()
+    return fig
