@@ -7,9 +7,6 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NB     ?= all
 
-# Keep TensorFlow's start-up log lines out of notebook outputs.
-export TF_CPP_MIN_LOG_LEVEL ?= 2
-
 .PHONY: help setup graphviz book test lab full smoke clean
 
 help:

@@ -37,7 +37,7 @@ def _show_data_errors_as_one_line() -> None:
 
     def handler(shell, etype, value, tb, tb_offset=None):
         # Still an error for the kernel (papermill and nbval see the cell fail), shown as one line.
-        shell.showtraceback((etype, value, tb), tb_offset=tb_offset, exception_only=True)
+        shell._showtraceback(etype, value, shell.InteractiveTB.get_exception_only(etype, value))
 
     ip.set_custom_exc((DataError,), handler)
 

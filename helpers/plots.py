@@ -9,11 +9,14 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
-def plot_history(history, metrics: Sequence[str] = ("loss",)) -> Figure:
+def plot_history(
+    history, metrics: Sequence[str] = ("loss",), mark_epoch: int | None = None
+) -> Figure:
     """Return training and validation curves, one panel per metric.
 
-    ``history`` is what ``model.fit`` returns (or its ``.history`` dict).
-    Used by chapters 1, 3, 4 and 5.
+    ``history`` is what ``model.fit`` returns (or its ``.history`` dict);
+    ``mark_epoch`` (counted from 1), when given, is drawn as a dashed line,
+    e.g. the epoch a checkpoint kept. Used by chapters 1, 3, 4 and 5.
     """
     curves: Mapping[str, Sequence[float]] = getattr(history, "history", history)
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
@@ -24,6 +27,8 @@ def plot_history(history, metrics: Sequence[str] = ("loss",)) -> Figure:
         ax.plot(epochs, curves[metric], "o-", label=f"training {metric}")
         if f"val_{metric}" in curves:
             ax.plot(epochs, curves[f"val_{metric}"], "s-", label=f"validation {metric}")
+        if mark_epoch is not None:
+            ax.axvline(mark_epoch, color="gray", linestyle="--", label=f"epoch {mark_epoch}")
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.set_xticks(epochs if len(epochs) <= 20 else epochs[:: len(epochs) // 10 + 1])
@@ -77,10 +82,12 @@ def plot_class_probabilities(
     predicted = int(np.argmax(probabilities))
     colours = ["tab:blue" if i == predicted else "lightgray" for i in range(len(class_names))]
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.barh(np.arange(len(class_names)), probabilities, color=colours)
+    bars = ax.barh(np.arange(len(class_names)), probabilities, color=colours)
+    ax.bar_label(bars, labels=[f"{p:.3f}" if p >= 0.001 else "" for p in probabilities], padding=3)
     ax.set_yticks(np.arange(len(class_names)), labels=class_names)
     ax.invert_yaxis()
-    ax.set_xlim(0, 1)
+    ax.set_xlim(0, 1.15)  # room for the labels
+    ax.set_xticks(np.linspace(0, 1, 6))
     ax.set_xlabel("predicted probability")
     title = f"predicted: {class_names[predicted]} ({probabilities[predicted]:.3f})"
     if true_class is not None:

@@ -156,7 +156,13 @@ def default_parameters(path: Path) -> dict:
     """Return the values in the notebook's ``parameters`` cell."""
     import papermill
 
-    return {name: spec["default"] for name, spec in papermill.inspect_notebook(str(path)).items()}
+    values = {}
+    for name, spec in papermill.inspect_notebook(str(path)).items():
+        try:
+            values[name] = ast.literal_eval(spec["default"])
+        except (ValueError, SyntaxError):
+            values[name] = spec["default"]
+    return values
 
 
 def hardware() -> dict:
@@ -203,7 +209,6 @@ def execute(source: Path, target: Path, parameters: dict | None, cwd: Path) -> f
     """Execute ``source`` with papermill into ``target``; return the seconds it took."""
     import papermill
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no TensorFlow start-up log in outputs
     started = time.perf_counter()
     papermill.execute_notebook(
         str(source), str(target), parameters=parameters or None, cwd=str(cwd),

@@ -1,0 +1,86 @@
+"""The website builds without warnings and shows every chapter with its figures."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from notebook_runs import BOOK, chapter_notebooks
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Build the book with -W (warnings are errors) into a scratch folder; return its html folder."""
+    out = tmp_path_factory.mktemp("site")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", "-W", "--keep-going", "--path-output", str(out), str(BOOK)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, f"jupyter-book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return out / "_build" / "html"
+
+
+def glued_plain_text(notebook: Path) -> dict[str, str]:
+    """Return {key: text/plain} of every value the notebook glued."""
+    values = {}
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            key = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if key:
+                values[key] = output["data"]["application/papermill.record/text/plain"]
+    return values
+
+
+def page(site: Path, notebook: Path) -> BeautifulSoup:
+    html = site / notebook.relative_to(BOOK).with_suffix(".html")
+    assert html.is_file(), f"{html.name} was not built"
+    return BeautifulSoup(html.read_text(), "html.parser")
+
+
+def test_index_leads_to_the_intro(site):
+    assert (site / "index.html").is_file()
+    intro = BeautifulSoup((site / "chapters" / "intro.html").read_text(), "html.parser")
+    assert intro.find("h1").get_text().startswith("Image classification with convolutional networks")
+
+
+@pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
+def test_chapter_page_has_all_its_figures(site, notebook):
+    soup = page(site, notebook)
+    images = [img["src"] for img in soup.select("main img")]
+    figures = sum(
+        "image/png" in output.get("data", {})
+        for cell in nbformat.read(notebook, as_version=4).cells
+        if "remove-cell" not in cell.metadata.get("tags", []) and "remove-output" not in cell.metadata.get("tags", [])
+        for output in cell.get("outputs", [])
+    )
+    assert figures and len(images) >= figures, f"{len(images)} <img> for {figures} figures"
+    html_dir = site / notebook.relative_to(BOOK).parent
+    for src in images:
+        if not src.startswith("data:"):
+            assert (html_dir / src).resolve().is_file(), f"{notebook.stem}: missing image {src}"
+
+
+@pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
+def test_glued_numbers_appear_in_the_page(site, notebook):
+    soup = page(site, notebook)
+    text = soup.get_text()
+    assert "{glue" not in text, "a glue role was not replaced by its value"
+    glued = glued_plain_text(notebook)
+    assert glued, f"{notebook.name} glues nothing"
+    for key, value in glued.items():
+        if key.endswith("_accuracy"):
+            assert f"{float(value):.3f}" in text, f"glued {key}={value} not shown on the page"
+
+
+def test_chapter_1_shows_the_model_diagram(site):
+    notebook = BOOK / "chapters" / "01_fashion_mnist_dense_to_convnet.ipynb"
+    section = page(site, notebook).find("section", id="draw-the-model")
+    assert section is not None, "no 'Draw the model' section"
+    img = section.find("img")
+    assert img is not None, "the plot_model diagram is missing (is Graphviz installed?)"
+    diagram = (site / "chapters" / img["src"]).resolve()
+    assert diagram.stat().st_size > 10_000

@@ -1,0 +1,69 @@
+"""Every chapter, run headless with its smoke parameters.
+
+Each notebook runs twice into the same output folder: once with papermill,
+then once under nbval, which also compares the cells tagged
+``nbval-check-output`` (shapes, summaries, parameter counts) with the
+committed full-run outputs. The hidden check cell at the end of each chapter
+asserts what the run must show; any failing cell fails the test. Afterwards
+nothing may have appeared outside the output folder.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import papermill
+import pytest
+
+from notebook_runs import BOOK, SMOKE_PARAMETERS, chapter_notebooks
+
+SKIPPED_IN_SNAPSHOT = {".git", ".venv", "_build", "__pycache__"}
+
+
+def snapshot(folder: Path) -> dict[str, float]:
+    """Return {relative path: modification time} for the files under folder."""
+    files = {}
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_IN_SNAPSHOT]
+        for name in names:
+            path = Path(root, name)
+            files[str(path.relative_to(folder))] = path.stat().st_mtime
+    return files
+
+
+def tail(text: str, lines: int = 60) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
+def test_chapter_smoke_run(notebook, tmp_path):
+    work = tmp_path / "notebooks"
+    work.mkdir()
+    output = tmp_path / "output"
+    parameters = {**SMOKE_PARAMETERS[notebook.name], "OUTPUT_DIR": str(output)}
+    prepared = work / f"smoke_{notebook.name}"
+    papermill.execute_notebook(str(notebook), str(prepared), parameters=parameters, prepare_only=True)
+    book_before = snapshot(BOOK)
+
+    papermill.execute_notebook(
+        str(prepared), str(work / "first_run.ipynb"), cwd=str(work),
+        kernel_name="python3", progress_bar=False,
+    )
+    first_outputs = snapshot(output)
+    assert first_outputs, f"{notebook.name} wrote nothing under OUTPUT_DIR"
+
+    nbval = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+         "--nbval-current-env", "--nbval-cell-timeout=900", str(prepared)],
+        cwd=work, capture_output=True, text=True,
+    )
+    assert nbval.returncode == 0, (
+        f"second smoke run of {notebook.name} under nbval failed:\n{tail(nbval.stdout + nbval.stderr)}"
+    )
+
+    assert sorted(p.name for p in work.iterdir()) == sorted([prepared.name, "first_run.ipynb"]), (
+        f"{notebook.name} wrote files into its working folder: {sorted(p.name for p in work.iterdir())}"
+    )
+    assert snapshot(BOOK) == book_before, f"{notebook.name} wrote into the repository"
+    assert set(snapshot(output)) == set(first_outputs), "the second run wrote different files"

@@ -1,0 +1,100 @@
+"""Unit tests of helpers.plots with tiny generated arrays."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from helpers import (  # noqa: E402
+    FASHION_MNIST_CLASS_NAMES,
+    plot_class_probabilities,
+    plot_confusion_matrix,
+    plot_history,
+    show_images,
+)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_plot_history_draws_training_and_validation_per_metric():
+    history = {"loss": [1.0, 0.5, 0.4], "val_loss": [1.1, 0.7, 0.8], "accuracy": [0.5, 0.8, 0.9]}
+    fig = plot_history(history, metrics=("loss", "accuracy"))
+    loss_ax, acc_ax = fig.axes
+    assert [line.get_label() for line in loss_ax.get_lines()] == ["training loss", "validation loss"]
+    np.testing.assert_array_equal(loss_ax.get_lines()[1].get_ydata(), [1.1, 0.7, 0.8])
+    np.testing.assert_array_equal(loss_ax.get_lines()[0].get_xdata(), [1, 2, 3])
+    assert len(acc_ax.get_lines()) == 1  # no validation accuracy in this history
+
+
+def test_plot_history_accepts_a_keras_history_object():
+    class History:
+        history = {"loss": [0.3, 0.2]}
+
+    fig = plot_history(History())
+    assert fig.axes[0].get_ylabel() == "loss"
+
+
+def test_plot_history_names_a_missing_metric():
+    with pytest.raises(KeyError, match="accuracy"):
+        plot_history({"loss": [1.0]}, metrics=("accuracy",))
+
+
+def test_show_images_grid_with_titles():
+    images = np.random.default_rng(0).integers(0, 255, (7, 28, 28, 1), dtype=np.uint8)
+    fig = show_images(images, [f"img {i}" for i in range(7)], ncols=4)
+    assert len(fig.axes) == 8  # 2 rows of 4; the last one is blank
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 7 and shown[6].get_title() == "img 6"
+    assert shown[0].images[0].get_array().shape == (28, 28)
+
+
+def test_show_images_keeps_colour():
+    fig = show_images(np.zeros((2, 5, 5, 3)))
+    assert fig.axes[0].images[0].get_array().shape == (5, 5, 3)
+
+
+def test_class_probabilities_highlight_the_prediction():
+    probabilities = np.full(10, 0.02)
+    probabilities[6] = 0.82
+    fig = plot_class_probabilities(probabilities, FASHION_MNIST_CLASS_NAMES, true_class=0)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(FASHION_MNIST_CLASS_NAMES)
+    assert ax.get_title() == "predicted: Shirt (0.820); true: T-shirt/top"
+    colours = {bar.get_facecolor() for bar in ax.patches}
+    assert len(colours) == 2
+
+
+def test_class_probabilities_reject_mismatched_names():
+    with pytest.raises(ValueError, match="3 probabilities for 10 class names"):
+        plot_class_probabilities([0.2, 0.3, 0.5], FASHION_MNIST_CLASS_NAMES)
+
+
+def test_confusion_matrix_counts():
+    y_true = [0, 0, 1, 2, 2, 2]
+    y_pred = [0, 1, 1, 2, 2, 0]
+    fig = plot_confusion_matrix(y_true, y_pred, ["a", "b", "c"])
+    ax = fig.axes[0]
+    cell_texts = [t.get_text() for t in ax.texts]
+    assert cell_texts == ["1", "1", "0", "0", "1", "0", "1", "0", "2"]
+    assert ax.get_ylabel() == "true class" and ax.get_xlabel() == "predicted class"
+
+
+def test_plot_history_marks_an_epoch():
+    fig = plot_history({"loss": [1.0, 0.5, 0.6], "val_loss": [1.1, 0.7, 0.9]}, mark_epoch=2)
+    marks = [line for line in fig.axes[0].get_lines() if line.get_label() == "epoch 2"]
+    assert len(marks) == 1 and list(marks[0].get_xdata()) == [2, 2]
+
+
+def test_class_probabilities_label_the_visible_bars():
+    probabilities = np.zeros(10)
+    probabilities[[1, 3]] = [0.25, 0.75]
+    ax = plot_class_probabilities(probabilities, FASHION_MNIST_CLASS_NAMES).axes[0]
+    labels = [t.get_text() for t in ax.texts]
+    assert labels.count("") == 8 and "0.750" in labels and "0.250" in labels
