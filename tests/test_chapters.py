@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import papermill
 import pytest
 
@@ -67,3 +68,19 @@ def test_chapter_smoke_run(notebook, tmp_path):
     )
     assert snapshot(BOOK) == book_before, f"{notebook.name} wrote into the repository"
     assert set(snapshot(output)) == set(first_outputs), "the second run wrote different files"
+
+
+def test_nbval_lax_catches_a_changed_checked_output_and_a_failing_hidden_check(tmp_path):
+    """The mechanism above can fail: a tagged cell whose output differs, and a failing assert."""
+    checked = nbformat.v4.new_code_cell("print(333_526)", metadata={"tags": ["nbval-check-output"]}, execution_count=1)
+    checked.outputs = [nbformat.v4.new_output("stream", name="stdout", text="333,526\n")]
+    unchecked = nbformat.v4.new_code_cell("print('free to differ')", execution_count=2)
+    unchecked.outputs = [nbformat.v4.new_output("stream", name="stdout", text="anything\n")]
+    hidden = nbformat.v4.new_code_cell("assert 0.5 >= 0.91", metadata={"tags": ["remove-cell"]})
+    nbformat.write(nbformat.v4.new_notebook(cells=[checked, unchecked, hidden]), tmp_path / "probe.ipynb")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+         "--nbval-current-env", "probe.ipynb"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert "2 failed, 1 passed" in result.stdout, tail(result.stdout)
