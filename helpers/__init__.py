@@ -9,21 +9,30 @@ from helpers.data import (
     load_fashion_mnist,
     load_mnist,
 )
+from helpers.machine import describe_machine
 from helpers.plots import (
     plot_class_probabilities,
     plot_confusion_matrix,
+    plot_feature_maps,
     plot_history,
+    plot_kernels,
     show_images,
 )
+from helpers.models import build_fashion_convnet, load_or_train_fashion_convnet
 
 __all__ = [
     "FASHION_MNIST_CLASS_NAMES",
     "DataError",
+    "build_fashion_convnet",
+    "describe_machine",
+    "load_or_train_fashion_convnet",
     "load_fashion_mnist",
     "load_mnist",
     "plot_class_probabilities",
     "plot_confusion_matrix",
+    "plot_feature_maps",
     "plot_history",
+    "plot_kernels",
     "show_images",
 ]
 

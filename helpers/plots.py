@@ -117,3 +117,53 @@ def plot_confusion_matrix(
     ax.set_ylabel("true class")
     fig.tight_layout()
     return fig
+
+
+def plot_kernels(kernels: np.ndarray, ncols: int = 16, limit: float | None = None, title: str = "") -> Figure:
+    """Return a grid of a conv layer's 2-D kernels, on one shared colour scale.
+
+    ``kernels`` has Keras's shape (height, width, 1, filters), e.g. (3, 3, 1, 32).
+    Colours run from -limit (blue) through 0 (white) to +limit (red); by
+    default limit is the largest absolute weight, and passing the same limit
+    for two layers makes them comparable. Used by chapter 2.
+    """
+    kernels = np.asarray(kernels)
+    if kernels.ndim != 4 or kernels.shape[2] != 1:
+        raise ValueError(f"expected kernels of shape (height, width, 1, filters), got {kernels.shape}")
+    n = kernels.shape[-1]
+    limit = float(np.abs(kernels).max()) if limit is None else limit
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(0.8 * ncols, 0.8 * nrows + 0.5), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            image = ax.imshow(kernels[:, :, 0, i], cmap="RdBu_r", vmin=-limit, vmax=limit)
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, pad=0.01)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_feature_maps(maps: np.ndarray, ncols: int = 16, title: str = "") -> Figure:
+    """Return a grid of one image's feature maps, one panel per channel.
+
+    ``maps`` is (height, width, channels) or a batch of one, (1, height,
+    width, channels). All panels share one colour scale (0 to the largest
+    activation), so weak or silent channels look dark. Used by chapter 2.
+    """
+    maps = np.asarray(maps)
+    if maps.ndim == 4 and maps.shape[0] == 1:
+        maps = maps[0]
+    if maps.ndim != 3:
+        raise ValueError(f"expected (height, width, channels) or (1, height, width, channels), got {maps.shape}")
+    n = maps.shape[-1]
+    top = max(float(maps.max()), 1e-12)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(0.8 * ncols, 0.8 * nrows + 0.5), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(maps[:, :, i], cmap="viridis", vmin=min(0.0, float(maps.min())), vmax=top)
+    if title:
+        fig.suptitle(title)
+    return fig

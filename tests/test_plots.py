@@ -12,7 +12,9 @@ from helpers import (  # noqa: E402
     FASHION_MNIST_CLASS_NAMES,
     plot_class_probabilities,
     plot_confusion_matrix,
+    plot_feature_maps,
     plot_history,
+    plot_kernels,
     show_images,
 )
 
@@ -98,3 +100,39 @@ def test_class_probabilities_label_the_visible_bars():
     ax = plot_class_probabilities(probabilities, FASHION_MNIST_CLASS_NAMES).axes[0]
     labels = [t.get_text() for t in ax.texts]
     assert labels.count("") == 8 and "0.750" in labels and "0.250" in labels
+
+
+def test_kernels_share_one_symmetric_colour_scale():
+    kernels = np.random.default_rng(1).normal(size=(3, 3, 1, 32))
+    fig = plot_kernels(kernels, limit=2.5, title="trained")
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 32
+    assert {ax.images[0].get_clim() for ax in shown} == {(-2.5, 2.5)}
+    assert shown[5].images[0].get_array().shape == (3, 3)
+    np.testing.assert_array_equal(shown[5].images[0].get_array(), kernels[:, :, 0, 5])
+
+
+def test_kernels_default_limit_is_the_largest_weight():
+    kernels = np.zeros((3, 3, 1, 4))
+    kernels[1, 1, 0, 2] = -0.7
+    fig = plot_kernels(kernels, ncols=2)
+    assert fig.axes[0].images[0].get_clim() == (-0.7, 0.7)
+
+
+def test_kernels_of_a_multichannel_layer_are_refused():
+    with pytest.raises(ValueError, match=r"\(3, 3, 32, 64\)"):
+        plot_kernels(np.zeros((3, 3, 32, 64)))
+
+
+def test_feature_maps_from_a_batch_of_one():
+    maps = np.random.default_rng(2).random((1, 14, 14, 64))
+    fig = plot_feature_maps(maps)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 64 and len(fig.axes) == 64  # 4 rows of 16
+    assert shown[63].images[0].get_array().shape == (14, 14)
+    assert {ax.images[0].get_clim()[1] for ax in shown} == {maps.max()}
+
+
+def test_feature_maps_reject_a_batch_of_two():
+    with pytest.raises(ValueError, match="expected"):
+        plot_feature_maps(np.zeros((2, 7, 7, 8)))

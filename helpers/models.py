@@ -1,0 +1,70 @@
+"""Chapter 1's Fashion-MNIST convnet, for the chapters that build on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def build_fashion_convnet():
+    """Return chapter 1's convnet (333,526 parameters), not yet compiled.
+
+    Chapter 1 builds the same layers step by step; chapter 2 uses this when
+    chapter 1's checkpoint is not there.
+    """
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Conv2D(32, 3, activation="relu", padding="same"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(64, 3, activation="relu", padding="same"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(100, activation="relu"),
+            keras.layers.Dropout(0.4),
+            keras.layers.Dense(10, activation="softmax"),
+        ],
+        name="fashion_convnet",
+    )
+
+
+def load_or_train_fashion_convnet(
+    checkpoint: str | Path,
+    fallback_path: str | Path,
+    epochs: int = 20,
+    train_size: int | None = None,
+    seed: int = 42,
+):
+    """Return chapter 1's trained convnet and where it came from.
+
+    Loads ``checkpoint`` when that file exists. Otherwise trains the model as
+    chapter 1 does (Adam, early stopping with patience 2 on the validation
+    loss, 20% of the training images held out with ``random_state=42``) and
+    saves the best epoch to ``fallback_path``. Returns ``(model, message)``.
+    Used by chapter 2.
+    """
+    import keras
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    from helpers.data import load_fashion_mnist
+
+    checkpoint = Path(checkpoint)
+    if checkpoint.is_file():
+        return keras.models.load_model(checkpoint), f"loaded chapter 1's model from {checkpoint.name}"
+    keras.utils.set_random_seed(seed)
+    (images, labels), _ = load_fashion_mnist()
+    images = (images[:train_size] / 255.0).astype("float32")[..., np.newaxis]
+    labels = labels[:train_size]
+    x_train, x_val, y_train, y_val = train_test_split(images, labels, test_size=0.2, random_state=42)
+    model = build_fashion_convnet()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(
+        x_train, y_train, epochs=epochs, validation_data=(x_val, y_val), verbose=0,
+        callbacks=[
+            keras.callbacks.ModelCheckpoint(fallback_path, save_best_only=True),
+            keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True),
+        ],
+    )
+    return model, f"no checkpoint at {checkpoint}: trained the model here on {len(x_train):,} images"

@@ -1,0 +1,35 @@
+"""Unit tests of helpers.models and helpers.machine (tiny data, no network)."""
+
+import keras
+import numpy as np
+
+from helpers import build_fashion_convnet, describe_machine, load_or_train_fashion_convnet
+from test_data import local_copy  # noqa: F401  (the tiny CNNBOOK_DATA fixture)
+
+
+def test_fashion_convnet_has_chapter_1_layers():
+    model = build_fashion_convnet()
+    assert model.count_params() == 333_526
+    assert [layer.count_params() for layer in model.layers] == [320, 0, 18_496, 0, 0, 313_700, 0, 1_010]
+    assert model.outputs[0].shape == (None, 10)
+
+
+def test_existing_checkpoint_is_loaded(tmp_path):
+    saved = build_fashion_convnet()
+    saved.save(tmp_path / "best.keras")
+    model, origin = load_or_train_fashion_convnet(tmp_path / "best.keras", tmp_path / "unused.keras")
+    assert "loaded" in origin and not (tmp_path / "unused.keras").exists()
+    np.testing.assert_array_equal(model.layers[0].get_weights()[0], saved.layers[0].get_weights()[0])
+
+
+def test_missing_checkpoint_means_training_and_saving(tmp_path, local_copy):  # noqa: F811
+    model, origin = load_or_train_fashion_convnet(tmp_path / "absent.keras", tmp_path / "trained.keras", epochs=1)
+    assert origin.startswith("no checkpoint at") and "trained the model here on 1 images" in origin
+    assert (tmp_path / "trained.keras").is_file()
+    reloaded = keras.models.load_model(tmp_path / "trained.keras")
+    assert reloaded.count_params() == model.count_params() == 333_526
+
+
+def test_machine_description_counts_cores():
+    text = describe_machine()
+    assert text.split()[0].isdigit() and "CPU cores" in text
