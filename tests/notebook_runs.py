@@ -57,6 +57,7 @@ SMOKE_PARAMETERS: dict[str, dict] = {
     "03_convolution_and_pooling_mnist.ipynb": {
         "EPOCHS": 1,
         "TRAIN_SIZE": 2000,
+        "SPREAD_SEEDS": [43],
         "EXPECTED_MIN_TEST_ACCURACY": 0.70,
     },
 }
