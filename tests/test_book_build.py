@@ -1,5 +1,7 @@
 """The website builds without warnings and shows every chapter with its figures."""
 
+import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +47,9 @@ def test_index_leads_to_the_intro(site):
     assert (site / "index.html").is_file()
     intro = BeautifulSoup((site / "chapters" / "intro.html").read_text(), "html.parser")
     assert intro.find("h1").get_text().startswith("Image classification with convolutional networks")
+    assert "{glue" not in intro.get_text(), "a chapter time on the intro page was not filled in"
+    for notebook in chapter_notebooks():
+        assert intro.find("a", href=notebook.with_suffix(".html").name), f"intro does not link {notebook.stem}"
 
 
 @pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
@@ -64,16 +69,25 @@ def test_chapter_page_has_all_its_figures(site, notebook):
             assert (html_dir / src).resolve().is_file(), f"{notebook.stem}: missing image {src}"
 
 
+GLUE_ROLE = re.compile(r"\{glue:text\}`([^`]+)`")
+
+
 @pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
 def test_glued_numbers_appear_in_the_page(site, notebook):
-    soup = page(site, notebook)
-    text = soup.get_text()
+    """Every {glue:text} role of the chapter shows its run's value, formatted as asked."""
+    text = " ".join(page(site, notebook).get_text().split())
     assert "{glue" not in text, "a glue role was not replaced by its value"
     glued = glued_plain_text(notebook)
-    assert glued, f"{notebook.name} glues nothing"
-    for key, value in glued.items():
-        if key.endswith("_accuracy"):
-            assert f"{float(value):.3f}" in text, f"glued {key}={value} not shown on the page"
+    roles = [
+        role for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "markdown"
+        for role in GLUE_ROLE.findall(cell.source)
+    ]
+    assert roles, f"{notebook.name} quotes no glued value"
+    for role in roles:
+        key, _, spec = role.partition(":")
+        assert key in glued, f"{notebook.name} quotes {key!r}, which its run did not glue"
+        shown = format(ast.literal_eval(glued[key]), spec or "s")
+        assert shown in text, f"{key} should appear as {shown!r}"
 
 
 def test_chapter_1_shows_the_model_diagram(site):
