@@ -22,7 +22,6 @@ import ast
 import datetime as dt
 import hashlib
 import importlib.metadata
-import json
 import os
 import platform
 import shutil
