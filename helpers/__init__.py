@@ -9,6 +9,12 @@ from helpers.data import (
     load_fashion_mnist,
     load_mnist,
 )
+from helpers.dogs_vs_cats import (
+    DOGS_VS_CATS_CLASS_NAMES,
+    find_dogs_vs_cats_images,
+    load_dogs_vs_cats_datasets,
+    make_dogs_vs_cats_subset,
+)
 from helpers.machine import describe_machine
 from helpers.plots import (
     plot_class_probabilities,
@@ -21,10 +27,14 @@ from helpers.plots import (
 from helpers.models import build_fashion_convnet, load_or_train_fashion_convnet
 
 __all__ = [
+    "DOGS_VS_CATS_CLASS_NAMES",
     "FASHION_MNIST_CLASS_NAMES",
     "DataError",
     "build_fashion_convnet",
     "describe_machine",
+    "find_dogs_vs_cats_images",
+    "load_dogs_vs_cats_datasets",
+    "make_dogs_vs_cats_subset",
     "load_or_train_fashion_convnet",
     "load_fashion_mnist",
     "load_mnist",
