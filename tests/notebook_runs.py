@@ -110,11 +110,34 @@ def _is_injected(cell) -> bool:
     return "injected-parameters" in cell.get("metadata", {}).get("tags", [])
 
 
+# Every chapter's first code cell, word for word (tests/test_launch.py checks
+# it): in Colab or Binder it installs `helpers` from the book's repository,
+# elsewhere it does nothing. Being the same boilerplate in every chapter, it is
+# left out of the code hash, so changing its URL does not invalidate the runs.
+LAUNCH_CELL_TEMPLATE = """\
+# In Colab or Binder, install the book's helpers first (where they are installed, this does nothing).
+try:
+    import helpers
+except ModuleNotFoundError:
+    %pip install --quiet "cnnbook-helpers @ git+{repository}"
+    import helpers"""
+
+
+def repository_url() -> str:
+    """Return the book's repository URL, set once in _config.yml."""
+    return yaml.safe_load((BOOK / "_config.yml").read_text())["repository"]["url"]
+
+
+def launch_cell_source() -> str:
+    return LAUNCH_CELL_TEMPLATE.format(repository=repository_url())
+
+
 def code_sources(nb) -> list[str]:
     """Return the normalised source of each code cell the author wrote."""
     sources = []
+    launch_cell = launch_cell_source()
     for cell in nb.cells:
-        if cell.cell_type == "code" and not _is_injected(cell):
+        if cell.cell_type == "code" and not _is_injected(cell) and cell.source != launch_cell:
             lines = [line.rstrip() for line in cell.source.strip().splitlines()]
             sources.append("\n".join(lines))
     return sources

@@ -98,3 +98,50 @@ def test_chapter_1_shows_the_model_diagram(site):
     assert img is not None, "the plot_model diagram is missing (is Graphviz installed?)"
     diagram = (site / "chapters" / img["src"]).resolve()
     assert diagram.stat().st_size > 10_000
+
+
+TABLE_ROW = re.compile(r"^\|(.+)\|$")
+CROSS_GLUE = re.compile(r"\{glue:text\}`([^`:]+\.ipynb)::([^`:]+):([^`]*)`")
+
+
+def expected_cell_text(markdown_cell: str) -> str:
+    """The text a results-table cell must show: each cross-document glue role
+    replaced by that notebook's glued value, formatted as myst-nb does."""
+    def value(match):
+        notebook, key, spec = match.groups()
+        glued = glued_plain_text(BOOK / "chapters" / notebook)
+        assert key in glued, f"{notebook} glued no {key!r}"
+        return format_plain_text(glued[key], spec)
+
+    text = CROSS_GLUE.sub(value, markdown_cell)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [label](link) -> label
+    return " ".join(text.replace("*", "").split())
+
+
+def test_results_page_numbers_equal_the_glued_values(site):
+    """Row by row, the results table shows exactly the values the committed notebooks glued."""
+    source = (BOOK / "chapters" / "results.md").read_text()
+    rows = [TABLE_ROW.match(line.strip())[1] for line in source.splitlines() if TABLE_ROW.match(line.strip())]
+    rows = [row for row in rows[1:] if not set(row) <= set("|-: ")]  # drop header and rule
+    assert rows and all(CROSS_GLUE.search(row) for row in rows), "every result row must be glued"
+    soup = BeautifulSoup((site / "chapters" / "results.html").read_text(), "html.parser")
+    table = soup.select_one("section#headline-numbers table")
+    shown = [[" ".join(td.get_text().split()) for td in tr.find_all("td")] for tr in table.select("tbody tr")]
+    assert len(shown) == len(rows)
+    for row, cells in zip(rows, shown):
+        expected = [expected_cell_text(cell) for cell in row.split("|")]
+        assert cells == expected
+
+
+def test_results_page_lists_every_chapter_run_record(site):
+    soup = BeautifulSoup((site / "chapters" / "results.html").read_text(), "html.parser")
+    table = soup.select_one("table.run-records")
+    assert table is not None, "the run-records table is missing"
+    rows = table.select("tbody tr")
+    assert len(rows) == len(chapter_notebooks())
+    for notebook, row in zip(chapter_notebooks(), rows):
+        record = nbformat.read(notebook, as_version=4).metadata["cnnbook"]
+        text = " ".join(row.get_text().split())
+        assert row.find("a")["href"].endswith(notebook.with_suffix(".html").name)
+        assert record["started_utc"][:10] in text and record["versions"]["keras"] in text
+        assert f"{record['run_seconds'] / 60:.1f}" in text and record["git_commit"] in text

@@ -84,3 +84,19 @@ def test_a_notebook_without_a_record_is_reported(tmp_path):
 def test_check_command_passes_on_the_committed_book():
     assert notebook_runs.main(["check"]) == 0
     assert BOOK.joinpath("_toc.yml").is_file()
+
+
+@pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
+def test_first_code_cell_installs_helpers_from_the_configured_repository(notebook):
+    """Opened in Colab or Binder, the first code cell makes `helpers` importable."""
+    cells = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+    assert cells[0].source == notebook_runs.launch_cell_source()
+    assert f"git+{notebook_runs.repository_url()}" in cells[0].source
+
+
+def test_only_the_exact_launch_cell_is_left_out_of_the_code_hash():
+    nb = nbformat.read(chapter_notebooks()[0], as_version=4)
+    launch = next(c for c in nb.cells if c.cell_type == "code")
+    before = code_hash(nb)
+    launch.source = launch.source.replace("import helpers", "import helpers; print('hi')", 1)
+    assert code_hash(nb) != before, "a changed launch cell must count as changed code"

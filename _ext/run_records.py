@@ -1,0 +1,78 @@
+"""Sphinx extension for the results page: the ``run-records`` directive.
+
+It renders, as a table, the provenance record that ``make full`` writes into
+each chapter notebook's metadata (key ``cnnbook``, see tests/notebook_runs.py):
+when each run started, how long it took, on what hardware, with which
+library versions and pretrained weights, from which commit. The table is
+read from the committed notebooks at build time, so it cannot drift from them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.util.docutils import SphinxDirective
+
+HEADERS = ("chapter", "run started (UTC)", "minutes", "hardware", "TensorFlow / Keras",
+           "pretrained weights", "commit")
+
+
+def describe_hardware(hardware: dict) -> str:
+    """'2 CPU cores (AMD EPYC), 23.5 GiB, no GPU' from a record's hardware entry."""
+    gpu = hardware.get("gpu", "none")
+    return (f"{hardware.get('cores')} CPU cores ({hardware.get('cpu', '?')}), "
+            f"{hardware.get('memory_gib')} GiB, " + ("no GPU" if gpu == "none" else f"GPU: {gpu}"))
+
+
+class RunRecords(SphinxDirective):
+    """``{run-records}``: one row per chapter notebook (chapters/NN_*.ipynb)."""
+
+    def run(self):
+        chapters = Path(self.env.srcdir) / "chapters"
+        table = nodes.table(classes=["run-records"])
+        group = nodes.tgroup(cols=len(HEADERS))
+        table += group
+        group += [nodes.colspec(colwidth=1) for _ in HEADERS]
+        head, body = nodes.thead(), nodes.tbody()
+        group += [head, body]
+        head += self.row([nodes.Text(h) for h in HEADERS])
+        for path in sorted(chapters.glob("[0-9][0-9]_*.ipynb")):
+            self.env.note_dependency(str(path))
+            notebook = json.loads(path.read_text(encoding="utf-8"))
+            record = notebook.get("metadata", {}).get("cnnbook")
+            if record is None:
+                raise self.error(f"{path.name} has no provenance record: run `make full NB=chapters/{path.name}`.")
+            link = addnodes.pending_xref("", refdomain="std", reftype="doc", refexplicit=True,
+                                         reftarget=f"/chapters/{path.stem}")
+            link += nodes.inline(text=path.name[:2].lstrip("0"))
+            versions = record.get("versions", {})
+            tensorflow = versions.get("tensorflow") or versions.get("tensorflow-cpu") or "?"
+            weights = record.get("parameters", {}).get("WEIGHTS", "none")
+            cells = [
+                link,
+                nodes.Text(f"{record['started_utc'][:16].replace('T', ' ')}, {record['profile']} profile"),
+                nodes.Text(f"{record['run_seconds'] / 60:.1f}"),
+                nodes.Text(describe_hardware(record.get("hardware", {}))),
+                nodes.Text(f"{tensorflow} / {versions.get('keras', '?')}"),
+                nodes.Text(str(weights)),
+                nodes.literal(text=str(record.get("git_commit", "?"))),
+            ]
+            body += self.row(cells)
+        return [table]
+
+    @staticmethod
+    def row(contents) -> nodes.row:
+        row = nodes.row()
+        for content in contents:
+            entry = nodes.entry()
+            entry += nodes.paragraph("", "", content)
+            row += entry
+        return row
+
+
+def setup(app):
+    app.add_directive("run-records", RunRecords)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

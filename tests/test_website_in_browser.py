@@ -1,0 +1,246 @@
+"""The built website as a reader sees it, in headless Chromium with no network.
+
+Builds the book, serves it on localhost and opens the intro, every chapter and
+the reference pages in Debian's `chromium` through the DevTools protocol. Each
+page must load every image, show no Sphinx problem or unfilled glue marker,
+and typeset all of its math (MathJax is served by the site itself). A full-page
+screenshot of each is saved under _output/screenshots/. Internal links and the
+launch buttons are checked on the built HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+from notebook_runs import BOOK, chapter_notebooks, repository_url
+
+SCREENSHOTS = BOOK / "_output" / "screenshots"
+PAGES = ["chapters/intro"] + [f"chapters/{nb.stem}" for nb in chapter_notebooks()] + [
+    "chapters/results", "chapters/glossary", "chapters/references"]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# No network beyond localhost: no proxy, no DNS, no background services.
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-default-apps", "--disable-extensions", "--no-proxy-server",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--hide-scrollbars", "--window-size=1280,900", "--remote-debugging-port=0",
+]
+
+# Run in the page once it has loaded: what a reader would notice.
+PAGE_CHECK = """
+(async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  const images = [...document.images];
+  const broken = [];
+  await Promise.all(images.map(async (img) => {
+    img.loading = "eager";
+    try { await img.decode(); } catch (e) { broken.push(img.getAttribute("src")); return; }
+    if (!(img.naturalWidth > 0)) broken.push(img.getAttribute("src"));
+  }));
+  const text = document.querySelector("main").innerText;
+  const math = [...document.querySelectorAll("main .math")];
+  return JSON.stringify({
+    title: document.title,
+    images: images.length,
+    broken: broken,
+    problems: document.querySelectorAll(".system-message, .problematic").length,
+    glueMarkers: (text.match(/\\{glue|\\bundefined\\b|\\bNaN\\b/g) || []),
+    math: math.length,
+    typeset: math.filter((m) => m.querySelector("mjx-container")).length,
+    mathErrors: document.querySelectorAll("mjx-merror").length,
+    rawTex: math.filter((m) => /\\\\\\(|\\\\\\[|\\$/.test(m.innerText)).length,
+    height: document.documentElement.scrollHeight,
+  });
+})()
+"""
+
+
+class DevTools:
+    """A minimal Chrome DevTools Protocol client over one page's websocket."""
+
+    def __init__(self, ws_url: str):
+        import websocket
+
+        self.ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
+        self.next_id = 0
+
+    def call(self, method: str, **params):
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message["result"]
+
+    def evaluate(self, expression: str):
+        result = self.call("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(result["exceptionDetails"])
+        return result["result"].get("value")
+
+    def close(self):
+        self.ws.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", "-W", "--keep-going", "--path-output", str(out), str(BOOK)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, f"jupyter-book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.fail("Chromium is not installed: `apt-get install chromium` (the README's set-up does it).")
+    profile = Path(tempfile.mkdtemp(prefix="chromium-"))
+    process = subprocess.Popen([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port_file = profile / "DevToolsActivePort"
+    for _ in range(300):
+        if port_file.is_file() and port_file.read_text().strip():
+            break
+        time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("Chromium did not start its DevTools endpoint within 30 s")
+    port = int(port_file.read_text().split()[0])
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=30)
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_page(browser: str, url: str) -> DevTools:
+    request = urllib.request.Request(f"{browser}/json/new?{urllib.parse.quote(url, safe=':/?=&')}", method="PUT")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        target = json.load(response)
+    tab = DevTools(target["webSocketDebuggerUrl"])
+    deadline = time.time() + 60
+    ready = f"document.readyState === 'complete' && location.href === {json.dumps(url)}"
+    while not tab.evaluate(ready):
+        assert time.time() < deadline, f"{url} did not finish loading in 60 s"
+        time.sleep(0.2)
+    return tab
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_in_chromium(site, server, browser, page):
+    assert (site / f"{page}.html").is_file(), f"{page}.html was not built"
+    tab = open_page(browser, f"{server}/{page}.html")
+    try:
+        state = json.loads(tab.evaluate(PAGE_CHECK))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        height = min(state["height"], 16000)
+        tab.call("Emulation.setDeviceMetricsOverride", width=1280, height=height, deviceScaleFactor=1, mobile=False)
+        shot = tab.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        (SCREENSHOTS / f"{Path(page).name}.png").write_bytes(base64.b64decode(shot["data"]))
+    finally:
+        tab.close()
+    assert state["broken"] == [], f"{page}: images that did not load: {state['broken']}"
+    assert state["problems"] == 0, f"{page}: {state['problems']} Sphinx problem markers on the page"
+    assert state["glueMarkers"] == [], f"{page}: unfilled values on the page: {state['glueMarkers']}"
+    assert state["mathErrors"] == 0 and state["typeset"] == state["math"], (
+        f"{page}: {state['typeset']} of {state['math']} formulas typeset, {state['mathErrors']} MathJax errors")
+    if page.split("/")[-1][:2].isdigit():
+        assert state["images"] > 0, f"{page} shows no image"
+
+
+def test_a_page_with_math_was_typeset(site, server, browser):
+    """At least one page really has formulas, so the MathJax check above is not vacuous."""
+    tab = open_page(browser, f"{server}/chapters/03_convolution_and_pooling_mnist.html")
+    try:
+        state = json.loads(tab.evaluate(PAGE_CHECK))
+    finally:
+        tab.close()
+    assert state["math"] >= 3 and state["typeset"] == state["math"], state
+
+
+def internal_links(html: Path, site: Path):
+    soup = BeautifulSoup(html.read_text(), "html.parser")
+    for a in soup.select("main a[href]"):
+        href = a["href"]
+        if urllib.parse.urlparse(href).scheme or href.startswith(("mailto:", "//")):
+            continue
+        yield href
+
+
+def test_internal_links_resolve(site):
+    """Every link inside the book's pages leads to a built page, and to an anchor that exists."""
+    ids: dict[Path, set[str]] = {}
+    bad = []
+    for page in PAGES:
+        html = site / f"{page}.html"
+        for href in internal_links(html, site):
+            path, _, fragment = href.partition("#")
+            target = (html.parent / urllib.parse.unquote(path)).resolve() if path else html.resolve()
+            if not target.is_file():
+                bad.append(f"{page}: {href} (no such file)")
+                continue
+            if fragment and target.suffix == ".html":
+                if target not in ids:
+                    soup = BeautifulSoup(target.read_text(), "html.parser")
+                    ids[target] = {tag["id"] for tag in soup.find_all(id=True)}
+                if urllib.parse.unquote(fragment) not in ids[target]:
+                    bad.append(f"{page}: {href} (no such anchor)")
+    assert not bad, "broken internal links:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
+def test_launch_buttons_point_at_the_repository(site, notebook):
+    config = yaml.safe_load((BOOK / "_config.yml").read_text())
+    repo = repository_url().rstrip("/")
+    branch = config["repository"].get("branch", "main")
+    owner_name = urllib.parse.urlparse(repo).path.strip("/")
+    path = notebook.relative_to(BOOK).as_posix()
+    soup = BeautifulSoup((site / notebook.relative_to(BOOK).with_suffix(".html")).read_text(), "html.parser")
+    hrefs = {a["href"] for a in soup.find_all("a", href=True)}
+    expected = {
+        "Colab": f"https://colab.research.google.com/github/{owner_name}/blob/{branch}/{path}",
+        "Binder": f"https://mybinder.org/v2/gh/{owner_name}/{branch}?urlpath=lab/tree/{path}",
+        "repository": repo,
+    }
+    for button, href in expected.items():
+        assert href in hrefs, f"no {button} button to {href}"
+    assert any(h.startswith(f"{repo}/issues/new") for h in hrefs), "no issue button"
+    download = soup.find("a", href=lambda h: h and h.endswith(f"_sources/{path}"))
+    assert download is not None, "no .ipynb download button"
+    assert (site / "_sources" / path).is_file(), "the downloadable .ipynb is missing"
