@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NB     ?= all
 
-.PHONY: help setup graphviz book test lab full smoke clean
+.PHONY: help setup graphviz chromium book test lab full smoke clean
 
 help:
 	@echo "make book          build the website into _build/html (index.html)"
@@ -42,7 +42,19 @@ book: setup
 	$(BIN)/jupyter-book build -W --keep-going .
 	@echo "Website: $(CURDIR)/_build/html/index.html"
 
-test: setup
+# The browser test opens the built site in headless Chromium.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Chromium for the browser test (apt-get install chromium)"; \
+			(apt-get install -y -qq chromium >/dev/null 2>&1 || \
+			 (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) || \
+			echo "Could not install Chromium: the browser test will fail (see README)."; \
+		else \
+			echo "Chromium is missing: install it (apt install chromium) for the browser test."; \
+		fi; }
+
+test: setup chromium
 	$(BIN)/python -m pytest -v tests
 
 lab: setup
