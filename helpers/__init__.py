@@ -12,6 +12,7 @@ from helpers.data import (
 from helpers.dogs_vs_cats import (
     DOGS_VS_CATS_CLASS_NAMES,
     find_dogs_vs_cats_images,
+    load_dogs_vs_cats_arrays,
     load_dogs_vs_cats_datasets,
     make_dogs_vs_cats_subset,
 )
@@ -33,18 +34,33 @@ __all__ = [
     "build_fashion_convnet",
     "describe_machine",
     "find_dogs_vs_cats_images",
+    "load_dogs_vs_cats_arrays",
     "load_dogs_vs_cats_datasets",
     "make_dogs_vs_cats_subset",
     "load_or_train_fashion_convnet",
     "load_fashion_mnist",
     "load_mnist",
+    "load_mobilenet_base",
+    "load_vgg16_conv_base",
     "plot_class_probabilities",
     "plot_confusion_matrix",
     "plot_feature_maps",
     "plot_history",
     "plot_kernels",
     "show_images",
+    "VGG16Preprocessing",
 ]
+
+# Chapter 5's names import Keras, which takes seconds: load them on first use.
+PRETRAINED_NAMES = {"VGG16Preprocessing", "load_mobilenet_base", "load_vgg16_conv_base"}
+
+
+def __getattr__(name):
+    if name in PRETRAINED_NAMES:
+        from helpers import pretrained
+
+        return getattr(pretrained, name)
+    raise AttributeError(f"module 'helpers' has no attribute {name!r}")
 
 
 def _show_data_errors_as_one_line() -> None:

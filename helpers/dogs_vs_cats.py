@@ -190,3 +190,23 @@ def load_dogs_vs_cats_datasets(
             images = images.batch(batch_size).cache()
         datasets[split] = images.prefetch(tf.data.AUTOTUNE)
     return datasets
+
+
+def load_dogs_vs_cats_arrays(
+    subset_dir: str | os.PathLike, split: str, image_size: tuple[int, int] = (180, 180)
+) -> tuple:
+    """Return every image of one split and its labels as NumPy arrays, in file order.
+
+    Images are float32, (N, height, width, 3), values 0-255; labels are 0
+    (cat) or 1 (dog). Chapter 5 passes them through a pretrained base in one
+    ``predict`` call.
+    """
+    import keras
+    import numpy as np
+
+    dataset = keras.utils.image_dataset_from_directory(
+        Path(subset_dir) / split, image_size=image_size, batch_size=256,
+        shuffle=False, class_names=list(DOGS_VS_CATS_CLASS_NAMES), verbose=False,
+    )
+    batches = list(dataset.as_numpy_iterator())
+    return np.concatenate([x for x, _ in batches]), np.concatenate([y for _, y in batches])

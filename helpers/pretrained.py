@@ -1,0 +1,102 @@
+"""ImageNet-pretrained convolutional bases for chapter 5, found offline too.
+
+Keras downloads pretrained weights into its cache (``~/.keras/models/``, or
+``$KERAS_HOME/models/``) on first use. Without internet, a copy in
+``$CNNBOOK_DATA/keras-weights/`` is checked and placed in that cache, so that
+``keras.applications`` finds it exactly as if it had downloaded it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import keras
+
+from helpers.data import DataError, local_data_dir
+
+VGG16_NO_TOP = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+MOBILENET_NO_TOP = "mobilenet_2_5_224_tf_no_top.h5"  # MobileNet v1, alpha 0.25, 224 x 224
+# (hash algorithm, digest, bytes): Keras's own md5 for VGG16, the file's sha256 for MobileNet.
+WEIGHT_FILES = {
+    VGG16_NO_TOP: ("md5", "6d6bbae143d832006294945121d1f1fc", 58_889_256),
+    MOBILENET_NO_TOP: ("sha256", "dbdb03ee2a22fd895301636cd328b234bb3a9952358f436d82f46b81e0d5b0bf", 2_108_140),
+}
+
+
+def keras_cache_dir() -> Path:
+    """Return the folder where keras.applications keeps downloaded weights."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "models"
+
+
+def stage_local_weights(file_name: str) -> Path | None:
+    """Return the weight file's place in the Keras cache, copying it there from
+    ``$CNNBOOK_DATA/keras-weights/`` if needed; None when neither has it.
+
+    A file already in the cache is used as it is (never overwritten); a local
+    copy with the wrong hash is refused with a one-sentence DataError.
+    """
+    cached = keras_cache_dir() / file_name
+    if cached.is_file():
+        return cached
+    folder = local_data_dir()
+    source = folder / "keras-weights" / file_name if folder else None
+    if source is None or not source.is_file():
+        return None
+    algorithm, digest, _ = WEIGHT_FILES[file_name]
+    actual = hashlib.new(algorithm, source.read_bytes()).hexdigest()
+    if actual != digest:
+        raise DataError(f"{source} is damaged or not the Keras file ({algorithm} {actual[:12]}... "
+                        f"instead of {digest[:12]}...): replace it with a fresh copy.")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(".partial")
+    shutil.copyfile(source, partial)
+    partial.replace(cached)
+    return cached
+
+
+def load_imagenet_base(application, file_name: str, weights, **kwargs) -> keras.Model:
+    """Build ``application(weights=weights, include_top=False, **kwargs)``.
+
+    With ``weights="imagenet"`` the weights come from the Keras cache, a local
+    copy (see :func:`stage_local_weights`) or a download; when none works, one
+    DataError sentence says what is missing and how to provide it.
+    """
+    if weights != "imagenet":
+        return application(weights=weights, include_top=False, **kwargs)
+    stage_local_weights(file_name)
+    try:
+        return application(weights="imagenet", include_top=False, **kwargs)
+    except Exception as error:  # Keras raises a bare Exception when the download fails
+        if "fetch failure" not in str(error):
+            raise
+        size = WEIGHT_FILES[file_name][2]
+        raise DataError(
+            f"The ImageNet weights of {application.__name__} ({file_name}, {size:,} bytes) are not on "
+            f"this machine and could not be downloaded: connect to the internet, or put the file in "
+            f"$CNNBOOK_DATA/keras-weights/ or {keras_cache_dir()}/; to run without them, set WEIGHTS = None."
+        ) from None
+
+
+def load_vgg16_conv_base(weights="imagenet", input_shape=(180, 180, 3)) -> keras.Model:
+    """Return VGG16's convolutional base (14,714,688 parameters). Used by chapter 5."""
+    return load_imagenet_base(keras.applications.VGG16, VGG16_NO_TOP, weights, input_shape=input_shape)
+
+
+def load_mobilenet_base(weights="imagenet", input_shape=(224, 224, 3)) -> keras.Model:
+    """Return MobileNet v1's convolutional base at alpha 0.25 (218,544 parameters). Used by chapter 5."""
+    return load_imagenet_base(keras.applications.MobileNet, MOBILENET_NO_TOP, weights,
+                              input_shape=input_shape, alpha=0.25)
+
+
+@keras.saving.register_keras_serializable(package="cnnbook")
+class VGG16Preprocessing(keras.layers.Layer):
+    """``keras.applications.vgg16.preprocess_input`` as a layer, so a model that
+    contains it saves and reloads: RGB to BGR, then minus the ImageNet mean of
+    each channel. (A ``Lambda`` layer would not reload in Keras 3's safe mode.)
+    Used by chapter 5."""
+
+    def call(self, inputs):
+        return keras.applications.vgg16.preprocess_input(inputs)
