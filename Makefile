@@ -26,33 +26,31 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# plot_model needs Graphviz's `dot` program; install it where we may.
-graphviz:
-	@command -v dot >/dev/null 2>&1 || { \
+# $(call install_tool,command,apt package,what it is for,how to get it elsewhere):
+# install a missing program with apt-get where we are root, else say how.
+define install_tool
+	@command -v $(1) >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "Installing Graphviz (apt-get install graphviz)"; \
-			(apt-get install -y -qq graphviz >/dev/null 2>&1 || \
-			 (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null)) || \
-			echo "Could not install Graphviz: model diagrams will be missing (see README)."; \
+			echo "Installing $(2) for $(3) (apt-get install $(2))"; \
+			(apt-get install -y -qq $(2) >/dev/null 2>&1 || \
+			 (apt-get update -qq && apt-get install -y -qq $(2) >/dev/null)) || \
+			echo "Could not install $(2): $(3) will not work (see README)."; \
 		else \
-			echo "Graphviz's 'dot' is missing: install it (apt install graphviz, brew install graphviz or conda install graphviz) to draw model diagrams."; \
+			echo "'$(1)' is missing, needed for $(3): $(4)."; \
 		fi; }
+endef
+
+# plot_model needs Graphviz's `dot` program.
+graphviz:
+	$(call install_tool,dot,graphviz,model diagrams,apt install graphviz / brew install graphviz / conda install graphviz)
+
+# The browser test opens the built site in headless Chromium.
+chromium:
+	$(call install_tool,chromium,chromium,the browser test,apt install chromium)
 
 book: setup
 	$(BIN)/jupyter-book build -W --keep-going .
 	@echo "Website: $(CURDIR)/_build/html/index.html"
-
-# The browser test opens the built site in headless Chromium.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "Installing Chromium for the browser test (apt-get install chromium)"; \
-			(apt-get install -y -qq chromium >/dev/null 2>&1 || \
-			 (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) || \
-			echo "Could not install Chromium: the browser test will fail (see README)."; \
-		else \
-			echo "Chromium is missing: install it (apt install chromium) for the browser test."; \
-		fi; }
 
 test: setup chromium
 	$(BIN)/python -m pytest -v tests

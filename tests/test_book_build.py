@@ -1,8 +1,6 @@
 """The website builds without warnings and shows every chapter with its figures."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -11,19 +9,6 @@ from bs4 import BeautifulSoup
 from myst_nb.core.variables import format_plain_text
 
 from notebook_runs import BOOK, chapter_notebooks
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """Build the book with -W (warnings are errors) into a scratch folder; return its html folder."""
-    out = tmp_path_factory.mktemp("site")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jupyter_book), "build", "-W", "--keep-going", "--path-output", str(out), str(BOOK)],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0, f"jupyter-book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    return out / "_build" / "html"
 
 
 def glued_plain_text(notebook: Path) -> dict[str, str]:

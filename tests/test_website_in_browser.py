@@ -16,7 +16,6 @@ import http.server
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -101,18 +100,6 @@ class DevTools:
 
     def close(self):
         self.ws.close()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jupyter_book), "build", "-W", "--keep-going", "--path-output", str(out), str(BOOK)],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0, f"jupyter-book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    return out / "_build" / "html"
 
 
 @pytest.fixture(scope="module")
