@@ -280,6 +280,7 @@ def run_full(path: Path) -> None:
     scratch.mkdir(parents=True, exist_ok=True)
     executed = scratch / path.name
     helpers_then = helpers_used(nbformat.read(path, as_version=4))  # the code the run will use
+    commit_then = git_commit()
     started = dt.datetime.now(dt.timezone.utc)
     print(f"full run of {path.relative_to(BOOK)} started {started:%Y-%m-%d %H:%M} UTC", flush=True)
     try:
@@ -299,7 +300,7 @@ def run_full(path: Path) -> None:
         "hardware": hardware(),
         "started_utc": started.isoformat(timespec="seconds"),
         "run_seconds": round(seconds, 1),
-        "git_commit": git_commit(),
+        "git_commit": commit_then,
     }
     nbformat.write(nb, path)
     print(f"full run of {path.name} took {seconds / 60:.1f} min; outputs and record saved", flush=True)
