@@ -139,7 +139,8 @@ except ModuleNotFoundError:
 
 def repository_url() -> str:
     """Return the book's repository URL, set once in _config.yml."""
-    return yaml.safe_load((BOOK / "_config.yml").read_text())["repository"]["url"]
+    config = Path(__file__).resolve().parents[1] / "_config.yml"
+    return yaml.safe_load(config.read_text())["repository"]["url"]
 
 
 def launch_cell_source() -> str:
