@@ -5,7 +5,9 @@ then once under nbval, which also compares the cells tagged
 ``nbval-check-output`` (shapes, summaries, parameter counts) with the
 committed full-run outputs. The hidden check cell at the end of each chapter
 asserts what the run must show; any failing cell fails the test. Afterwards
-nothing may have appeared outside the output folder.
+nothing may have appeared outside the output folder. The dogs-vs-cats chapter
+reads a copy of its images with a broken JPEG and a text file among them, and
+must name both and still run to the end.
 """
 
 import os
@@ -18,6 +20,8 @@ import papermill
 import pytest
 
 from notebook_runs import BOOK, SMOKE_PARAMETERS, chapter_notebooks
+
+DOGS_VS_CATS_CHAPTER = "04_dogs_vs_cats_from_scratch.ipynb"
 
 SKIPPED_IN_SNAPSHOT = {".git", ".venv", "_build", "__pycache__"}
 
@@ -37,12 +41,39 @@ def tail(text: str, lines: int = 60) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def damaged_dogs_vs_cats_folder(folder: Path, splits: dict) -> list[str]:
+    """Link the images of ``splits`` into folder, then cut one JPEG short and add a text file.
+
+    Returns the names of the two bad files. The dogs-vs-cats chapter's smoke run
+    reads this folder, so it must name both and still run to the end.
+    """
+    from helpers import DOGS_VS_CATS_CLASS_NAMES, find_dogs_vs_cats_images
+
+    source = find_dogs_vs_cats_images()
+    folder.mkdir()
+    for start, stop in splits.values():
+        for number in range(start, stop):
+            for name in DOGS_VS_CATS_CLASS_NAMES:
+                (folder / f"{name}.{number}.jpg").symlink_to(source / f"{name}.{number}.jpg")
+    broken = folder / "cat.3.jpg"
+    data = broken.read_bytes()
+    broken.unlink()
+    broken.write_bytes(data[: len(data) // 2])  # a download cut short
+    (folder / "notes.txt").write_text("a file someone left among the images\n")
+    return [broken.name, "notes.txt"]
+
+
 @pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
 def test_chapter_smoke_run(notebook, tmp_path):
     work = tmp_path / "notebooks"
     work.mkdir()
     output = tmp_path / "output"
     parameters = {**SMOKE_PARAMETERS[notebook.name], "OUTPUT_DIR": str(output)}
+    bad_files = []
+    if notebook.name == DOGS_VS_CATS_CHAPTER:
+        source = tmp_path / "dogs-vs-cats-with-bad-files"
+        bad_files = damaged_dogs_vs_cats_folder(source, parameters["SPLITS"])
+        parameters["SOURCE_DIR"] = str(source)
     prepared = work / f"smoke_{notebook.name}"
     papermill.execute_notebook(str(notebook), str(prepared), parameters=parameters, prepare_only=True)
     book_before = snapshot(BOOK)
@@ -53,6 +84,12 @@ def test_chapter_smoke_run(notebook, tmp_path):
     )
     first_outputs = snapshot(output)
     assert first_outputs, f"{notebook.name} wrote nothing under OUTPUT_DIR"
+    if bad_files:
+        printed = "".join(
+            output.get("text", "") for cell in nbformat.read(work / "first_run.ipynb", 4).cells
+            for output in cell.get("outputs", [])
+        )
+        assert all(name in printed for name in bad_files), f"the subset step did not name {bad_files}"
 
     nbval = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
