@@ -6,15 +6,18 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NB     ?= all
+SET    ?=
 
-.PHONY: help setup graphviz chromium book test lab full smoke clean
+.PHONY: help setup graphviz chromium book test lab full smoke bench clean
 
 help:
 	@echo "make book          build the website into _build/html (index.html)"
 	@echo "make test          run the whole test suite (about 10 minutes on 2 CPU cores)"
 	@echo "make lab           open the chapters in JupyterLab"
 	@echo "make full NB=...   re-run a chapter (or NB=all) with the book's settings and record provenance"
+	@echo "                   (SET='NAME=VALUE ...' changes settings this machine cannot run; recorded)"
 	@echo "make smoke NB=...  run a chapter with its small smoke parameters into _output/smoke"
+	@echo "make bench         images per second, plain code vs the book's, into _output/bench"
 
 setup: $(STAMP) graphviz
 
@@ -59,10 +62,13 @@ lab: setup
 	$(BIN)/jupyter lab chapters
 
 full: setup
-	$(BIN)/python tests/notebook_runs.py full $(NB)
+	$(BIN)/python tests/notebook_runs.py full $(NB) $(foreach s,$(SET),--set '$(s)')
 
 smoke: setup
 	$(BIN)/python tests/notebook_runs.py smoke $(NB)
+
+bench: setup
+	$(BIN)/python tests/bench.py
 
 clean:
 	rm -rf _build _output

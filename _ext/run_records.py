@@ -40,6 +40,8 @@ class RunRecords(SphinxDirective):
         group += [head, body]
         head += self.row([nodes.Text(h) for h in HEADERS])
         for path in sorted(chapters.glob("[0-9][0-9]_*.ipynb")):
+            if f"chapters/{path.stem}" not in self.env.found_docs:
+                continue  # a chapter not yet in _toc.yml is not part of the book
             self.env.note_dependency(str(path))
             notebook = json.loads(path.read_text(encoding="utf-8"))
             record = notebook.get("metadata", {}).get("cnnbook")
@@ -51,9 +53,12 @@ class RunRecords(SphinxDirective):
             versions = record.get("versions", {})
             tensorflow = versions.get("tensorflow") or versions.get("tensorflow-cpu") or "?"
             weights = record.get("parameters", {}).get("WEIGHTS", "none")
+            changed = record.get("overrides") or {}
+            profile = f"{record['profile']} profile" + (
+                ", except " + ", ".join(f"{k} = {v!r}" for k, v in changed.items()) if changed else "")
             cells = [
                 link,
-                nodes.Text(f"{record['started_utc'][:16].replace('T', ' ')}, {record['profile']} profile"),
+                nodes.Text(f"{record['started_utc'][:16].replace('T', ' ')}, {profile}"),
                 nodes.Text(f"{record['run_seconds'] / 60:.1f}"),
                 nodes.Text(describe_hardware(record.get("hardware", {}))),
                 nodes.Text(f"{tensorflow} / {versions.get('keras', '?')}"),

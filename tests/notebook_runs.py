@@ -9,9 +9,13 @@
   papermill (what the tests run), written under ``_output/smoke``.
 
 ``check`` reports every notebook whose committed outputs no longer match its
-code. Usage::
+code. A full run may change some settings where a machine cannot run the
+book's own (``--set NAME=VALUE``, a Python literal); papermill then shows them
+in an injected cell on the page, and the record lists them under
+``overrides``. Usage::
 
     python tests/notebook_runs.py full chapters/01_fashion_mnist_dense_to_convnet.ipynb
+    python tests/notebook_runs.py full chapters/05_transfer_learning_vgg16.ipynb --set WEIGHTS=None
     python tests/notebook_runs.py smoke all
     python tests/notebook_runs.py check
 """
@@ -275,8 +279,36 @@ def execute(source: Path, target: Path, parameters: dict | None, cwd: Path) -> f
     return time.perf_counter() - started
 
 
-def run_full(path: Path) -> None:
-    """Re-run one notebook with its own settings and commit-ready outputs."""
+def _lists_for_tuples(value):
+    """Tuples become lists: papermill would inject a tuple as the string "(0, 100)"."""
+    if isinstance(value, (tuple, list)):
+        return [_lists_for_tuples(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _lists_for_tuples(v) for k, v in value.items()}
+    return value
+
+
+def parse_overrides(settings: list[str], path: Path) -> dict:
+    """Turn ``NAME=VALUE`` strings into parameters, checking each against the notebook's."""
+    known = default_parameters(path)
+    overrides = {}
+    for setting in settings:
+        name, sep, value = setting.partition("=")
+        name = name.strip()
+        if not sep or name not in known:
+            raise SystemExit(
+                f"--set {setting!r}: give NAME=VALUE with NAME one of the parameters of "
+                f"{path.name} ({', '.join(known)})."
+            )
+        try:
+            overrides[name] = _lists_for_tuples(ast.literal_eval(value.strip()))
+        except (ValueError, SyntaxError):
+            raise SystemExit(f"--set {setting!r}: the value must be a Python literal, e.g. None, 5 or \"imagenet\".")
+    return overrides
+
+
+def run_full(path: Path, overrides: dict | None = None) -> None:
+    """Re-run one notebook with its own settings (bar ``overrides``) and commit-ready outputs."""
     scratch = BOOK / "_output" / "full-runs"
     scratch.mkdir(parents=True, exist_ok=True)
     executed = scratch / path.name
@@ -285,7 +317,7 @@ def run_full(path: Path) -> None:
     started = dt.datetime.now(dt.timezone.utc)
     print(f"full run of {path.relative_to(BOOK)} started {started:%Y-%m-%d %H:%M} UTC", flush=True)
     try:
-        seconds = execute(path, executed, None, path.parent)
+        seconds = execute(path, executed, overrides, path.parent)
     except Exception as error:
         raise SystemExit(
             f"The full run of {path.name} failed; the committed notebook is unchanged and the "
@@ -294,7 +326,8 @@ def run_full(path: Path) -> None:
     nb = nbformat.read(executed, as_version=4)
     nb.metadata[RECORD_KEY] = {
         "profile": "full",
-        "parameters": default_parameters(path),
+        "parameters": {**default_parameters(path), **(overrides or {})},
+        "overrides": overrides or {},
         "code_sha256": code_hash(nb),
         "helpers_sha256": helpers_then,
         "versions": versions(),
@@ -358,8 +391,16 @@ def main(argv: list[str]) -> int:
         problems = [p for nb in chapter_notebooks() for p in provenance_problems(nb)]
         print("\n".join(problems) or "every notebook's outputs match its code")
         return 1 if problems else 0
-    for path in resolve_notebooks(argv[1] if len(argv) > 1 else "all"):
-        run_full(path) if argv[0] == "full" else run_smoke(path)
+    arguments = argv[1:]
+    settings = [arguments[i + 1] for i, a in enumerate(arguments[:-1]) if a == "--set"]
+    positional = [a for i, a in enumerate(arguments) if a != "--set" and (i == 0 or arguments[i - 1] != "--set")]
+    if "--set" in arguments and argv[0] != "full":
+        raise SystemExit("--set is for full runs only (smoke runs use SMOKE_PARAMETERS).")
+    for path in resolve_notebooks(positional[0] if positional else "all"):
+        if argv[0] == "full":
+            run_full(path, parse_overrides(settings, path))
+        else:
+            run_smoke(path)
     return 0
 
 

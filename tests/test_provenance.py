@@ -1,5 +1,6 @@
 """The website never shows outputs that the current code did not produce."""
 
+import ast
 import shutil
 
 import nbformat
@@ -100,3 +101,27 @@ def test_only_the_exact_launch_cell_is_left_out_of_the_code_hash():
     before = code_hash(nb)
     launch.source = launch.source.replace("import helpers", "import helpers; print('hi')", 1)
     assert code_hash(nb) != before, "a changed launch cell must count as changed code"
+
+
+def test_full_run_settings_must_be_parameters_of_the_notebook():
+    chapter = chapter_notebooks()[0]
+    assert notebook_runs.parse_overrides(["EPOCHS=3", "TRAIN_SIZE = None"], chapter) == {"EPOCHS": 3, "TRAIN_SIZE": None}
+    # papermill would inject a tuple as a string, so tuples become lists
+    assert notebook_runs.parse_overrides(['EPOCHS=(1, 2)'], chapter) == {"EPOCHS": [1, 2]}
+    with pytest.raises(SystemExit, match="NAME one of the parameters of .*EPOCHS"):
+        notebook_runs.parse_overrides(["EPOCHZ=3"], chapter)
+    with pytest.raises(SystemExit, match="must be a Python literal"):
+        notebook_runs.parse_overrides(["EPOCHS=three"], chapter)
+
+
+@pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
+def test_changed_settings_are_shown_on_the_page(notebook):
+    """A full run that changed settings shows them in papermill's injected cell."""
+    nb = nbformat.read(notebook, as_version=4)
+    overrides = nb.metadata[RECORD_KEY].get("overrides", {})
+    injected = [c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == (1 if overrides else 0), f"{notebook.name}: injected cells {injected}"
+    shown = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(injected[0] if injected else "").body}
+    assert shown == overrides, f"{notebook.name}: the page shows {shown}, the record says {overrides}"
+    for name, value in overrides.items():
+        assert nb.metadata[RECORD_KEY]["parameters"][name] == value
