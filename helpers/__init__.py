@@ -16,7 +16,7 @@ from helpers.dogs_vs_cats import (
     load_dogs_vs_cats_datasets,
     make_dogs_vs_cats_subset,
 )
-from helpers.machine import describe_machine
+from helpers.machine import describe_machine, use_fastest_precision
 from helpers.plots import (
     plot_class_probabilities,
     plot_confusion_matrix,
@@ -48,6 +48,7 @@ __all__ = [
     "plot_history",
     "plot_kernels",
     "show_images",
+    "use_fastest_precision",
     "VGG16Preprocessing",
 ]
 

@@ -18,3 +18,41 @@ def describe_machine() -> str:
         return f"{cpu}, no GPU"
     name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "")
     return f"{cpu} and {len(gpus)} GPU" + (f" ({name})" if name else "")
+
+
+def cpu_flags() -> set[str]:
+    """Return the CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def use_fastest_precision() -> str:
+    """Set the Keras dtype policy that pays on this machine; return what it set and why.
+
+    mixed_float16 on an NVIDIA GPU with tensor cores (compute capability 7.0 or
+    more); mixed_bfloat16 on a CPU with AMX matrix units; float32 everywhere
+    else, including CPUs with only AVX-512 BF16, where `make bench` measured
+    bfloat16 training no faster than float32. Under a mixed policy, give the
+    model's last layer ``dtype="float32"`` so that its outputs and the loss
+    stay in float32.
+    """
+    import keras
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability") if gpus else None
+    if capability and capability >= (7, 0):
+        policy, why = "mixed_float16", f"the GPU has tensor cores (compute capability {capability[0]}.{capability[1]})"
+    elif not gpus and {"amx_bf16", "amx_tile"} <= cpu_flags():
+        policy, why = "mixed_bfloat16", "the CPU has AMX units for bfloat16 matrix products"
+    else:
+        policy = "float32"
+        why = ("the GPU has no tensor cores" if gpus else
+               "the CPU has no AMX units (bfloat16 without them was not faster here)")
+    keras.mixed_precision.set_global_policy(policy)
+    return f"dtype policy {policy}: {why}"

@@ -43,6 +43,7 @@ from helpers import (  # noqa: E402
     load_fashion_mnist,
     load_vgg16_conv_base,
     make_dogs_vs_cats_subset,
+    use_fastest_precision,
 )
 
 OUTPUT = BOOK / "_output" / "bench"
@@ -148,7 +149,10 @@ def main() -> int:
         results.append({"workload": workload, "way": way, "images_per_second": round(speed, 1),
                         "ratio_to_plain": round(speed / plain, 2)})
         print(f"{workload:<38} {way:<36} {speed:>9.1f} {speed / plain:>7.2f}x", flush=True)
-    report = {"machine": describe_machine(), "tensorflow": tf.__version__, "keras": keras.__version__,
+    advice = use_fastest_precision()
+    keras.mixed_precision.set_global_policy("float32")
+    print(f"use_fastest_precision() on this machine: {advice}")
+    report = {"machine": describe_machine(), "use_fastest_precision": advice, "tensorflow": tf.__version__, "keras": keras.__version__,
               "results": results}
     (OUTPUT / "bench.json").write_text(json.dumps(report, indent=2))
     print(f"saved {OUTPUT / 'bench.json'} ({report['machine']})")
