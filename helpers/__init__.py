@@ -16,7 +16,7 @@ from helpers.dogs_vs_cats import (
     load_dogs_vs_cats_datasets,
     make_dogs_vs_cats_subset,
 )
-from helpers.machine import describe_machine, use_fastest_precision
+from helpers.machine import describe_machine, use_fastest_precision, use_precision
 from helpers.plots import (
     plot_class_probabilities,
     plot_confusion_matrix,
@@ -49,6 +49,7 @@ __all__ = [
     "plot_kernels",
     "show_images",
     "use_fastest_precision",
+    "use_precision",
     "VGG16Preprocessing",
 ]
 

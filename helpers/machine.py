@@ -35,24 +35,47 @@ def use_fastest_precision() -> str:
     """Set the Keras dtype policy that pays on this machine; return what it set and why.
 
     mixed_float16 on an NVIDIA GPU with tensor cores (compute capability 7.0 or
-    more); mixed_bfloat16 on a CPU with AMX matrix units; float32 everywhere
-    else, including CPUs with only AVX-512 BF16, where `make bench` measured
-    bfloat16 training no faster than float32. Under a mixed policy, give the
-    model's last layer ``dtype="float32"`` so that its outputs and the loss
-    stay in float32.
+    more); mixed_bfloat16 on a CPU with bfloat16 instructions (AMX, or AVX-512
+    BF16), where `make bench` measured chapter 4's training and VGG16's feature
+    extraction about twice as fast as in float32 on 2 cores; float32 everywhere
+    else. Under a mixed policy, give the model's last layer ``dtype="float32"`` so
+    that its outputs and the loss stay in float32.
     """
     import keras
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
     capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability") if gpus else None
+    flags = set() if gpus else cpu_flags()
     if capability and capability >= (7, 0):
         policy, why = "mixed_float16", f"the GPU has tensor cores (compute capability {capability[0]}.{capability[1]})"
-    elif not gpus and {"amx_bf16", "amx_tile"} <= cpu_flags():
+    elif {"amx_bf16", "amx_tile"} <= flags:
         policy, why = "mixed_bfloat16", "the CPU has AMX units for bfloat16 matrix products"
+    elif "avx512_bf16" in flags:
+        policy, why = "mixed_bfloat16", "the CPU has AVX-512 BF16 instructions for bfloat16 dot products"
     else:
         policy = "float32"
         why = ("the GPU has no tensor cores" if gpus else
-               "the CPU has no AMX units (bfloat16 without them was not faster here)")
+               "the CPU has no bfloat16 instructions (AMX or AVX-512 BF16)")
     keras.mixed_precision.set_global_policy(policy)
     return f"dtype policy {policy}: {why}"
+
+
+def use_precision(precision: str = "fastest") -> str:
+    """Set the dtype policy a chapter's PRECISION parameter names; return what was set and why.
+
+    "fastest" leaves the choice to `use_fastest_precision`; a Keras policy name
+    ("float32", "mixed_bfloat16", "mixed_float16") is set as given, e.g. to
+    compare a run's accuracy with and without mixed precision (chapters 1, 4, 5).
+    """
+    import keras
+
+    if precision == "fastest":
+        return use_fastest_precision()
+    try:
+        keras.mixed_precision.set_global_policy(precision)
+    except ValueError:
+        raise ValueError(
+            f"PRECISION={precision!r} is not a dtype policy: use 'fastest', 'float32', "
+            "'mixed_bfloat16' or 'mixed_float16'") from None
+    return f"dtype policy {precision}: set by the PRECISION parameter"

@@ -21,13 +21,29 @@ def test_cpu_with_amx_gets_bfloat16(monkeypatch, float32_afterwards):
     assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
 
 
-def test_cpu_with_only_avx512_bf16_stays_float32(monkeypatch, float32_afterwards):
+def test_cpu_with_avx512_bf16_gets_bfloat16(monkeypatch, float32_afterwards):
     monkeypatch.setattr(machine, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
     message = machine.use_fastest_precision()
     if "GPU" in message:
         pytest.skip("this machine has a GPU: the CPU rule does not apply")
-    assert message.startswith("dtype policy float32") and "no AMX" in message
+    assert message.startswith("dtype policy mixed_bfloat16") and "AVX-512 BF16" in message
+    assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+
+
+def test_cpu_without_bfloat16_instructions_stays_float32(monkeypatch, float32_afterwards):
+    monkeypatch.setattr(machine, "cpu_flags", lambda: {"avx2", "avx512f"})
+    message = machine.use_fastest_precision()
+    if "GPU" in message:
+        pytest.skip("this machine has a GPU: the CPU rule does not apply")
+    assert message.startswith("dtype policy float32") and "no bfloat16" in message
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_use_precision_sets_a_named_policy_and_refuses_a_typo(float32_afterwards):
+    assert machine.use_precision("mixed_bfloat16") == "dtype policy mixed_bfloat16: set by the PRECISION parameter"
+    assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="is not a dtype policy"):
+        machine.use_precision("bfloat")
 
 
 def test_describe_machine_counts_cores():
