@@ -25,7 +25,7 @@ from helpers.plots import (
     plot_kernels,
     show_images,
 )
-from helpers.models import build_fashion_convnet, load_or_train_fashion_convnet
+from helpers.models import build_fashion_convnet, load_or_train_fashion_convnet, train_fashion_convnet
 
 __all__ = [
     "DOGS_VS_CATS_CLASS_NAMES",
@@ -48,6 +48,7 @@ __all__ = [
     "plot_history",
     "plot_kernels",
     "show_images",
+    "train_fashion_convnet",
     "use_fastest_precision",
     "use_precision",
     "VGG16Preprocessing",

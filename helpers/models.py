@@ -29,6 +29,44 @@ def build_fashion_convnet():
     )
 
 
+def train_fashion_convnet(
+    save_path: str | Path,
+    epochs: int = 20,
+    train_size: int | None = None,
+    seed: int = 42,
+    steps_per_execution: int = 32,
+):
+    """Train chapter 1's convnet as chapter 1 does; return it (best epoch's weights) and its number of training images.
+
+    Adam, batch 32, early stopping with patience 2 on the validation loss, 20%
+    of the training images held out with ``random_state=42``; the best epoch is
+    also saved to ``save_path``. The dtype policy in force is used. Used by
+    chapter 2 (when chapter 1's checkpoint is missing) and the speed page.
+    """
+    import keras
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    from helpers.data import load_fashion_mnist
+
+    keras.utils.set_random_seed(seed)
+    (images, labels), _ = load_fashion_mnist()
+    images = (images[:train_size] / 255.0).astype("float32")[..., np.newaxis]
+    labels = labels[:train_size]
+    x_train, x_val, y_train, y_val = train_test_split(images, labels, test_size=0.2, random_state=42)
+    model = build_fashion_convnet()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  steps_per_execution=steps_per_execution)
+    model.fit(
+        x_train, y_train, epochs=epochs, batch_size=32, validation_data=(x_val, y_val), verbose=0,
+        callbacks=[
+            keras.callbacks.ModelCheckpoint(save_path, save_best_only=True),
+            keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True),
+        ],
+    )
+    return model, len(x_train)
+
+
 def load_or_train_fashion_convnet(
     checkpoint: str | Path,
     fallback_path: str | Path,
@@ -38,34 +76,14 @@ def load_or_train_fashion_convnet(
 ):
     """Return chapter 1's trained convnet and where it came from.
 
-    Loads ``checkpoint`` when that file exists. Otherwise trains the model as
-    chapter 1 does (Adam, early stopping with patience 2 on the validation
-    loss, 20% of the training images held out with ``random_state=42``) and
-    saves the best epoch to ``fallback_path``. Returns ``(model, message)``.
-    Used by chapter 2.
+    Loads ``checkpoint`` when that file exists; otherwise trains the model with
+    `train_fashion_convnet` and saves the best epoch to ``fallback_path``.
+    Returns ``(model, message)``. Used by chapter 2.
     """
     import keras
-    import numpy as np
-    from sklearn.model_selection import train_test_split
-
-    from helpers.data import load_fashion_mnist
 
     checkpoint = Path(checkpoint)
     if checkpoint.is_file():
         return keras.models.load_model(checkpoint), f"loaded chapter 1's model from {checkpoint.name}"
-    keras.utils.set_random_seed(seed)
-    (images, labels), _ = load_fashion_mnist()
-    images = (images[:train_size] / 255.0).astype("float32")[..., np.newaxis]
-    labels = labels[:train_size]
-    x_train, x_val, y_train, y_val = train_test_split(images, labels, test_size=0.2, random_state=42)
-    model = build_fashion_convnet()
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  steps_per_execution=32)
-    model.fit(
-        x_train, y_train, epochs=epochs, validation_data=(x_val, y_val), verbose=0,
-        callbacks=[
-            keras.callbacks.ModelCheckpoint(fallback_path, save_best_only=True),
-            keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True),
-        ],
-    )
-    return model, f"no checkpoint at {checkpoint}: trained the model here on {len(x_train):,} images"
+    model, training_images = train_fashion_convnet(fallback_path, epochs, train_size, seed)
+    return model, f"no checkpoint at {checkpoint}: trained the model here on {training_images:,} images"
