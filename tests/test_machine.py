@@ -12,31 +12,18 @@ def float32_afterwards():
     keras.mixed_precision.set_global_policy("float32")
 
 
-def test_cpu_with_amx_gets_bfloat16(monkeypatch, float32_afterwards):
-    monkeypatch.setattr(machine, "cpu_flags", lambda: {"avx512f", "amx_tile", "amx_bf16"})
+@pytest.mark.parametrize("flags, policy, reason", [
+    ({"avx512f", "amx_tile", "amx_bf16"}, "mixed_bfloat16", "AMX"),
+    ({"avx512f", "avx512_bf16"}, "mixed_bfloat16", "AVX-512 BF16"),
+    ({"avx2", "avx512f"}, "float32", "no bfloat16"),
+])
+def test_cpu_rule(monkeypatch, float32_afterwards, flags, policy, reason):
+    monkeypatch.setattr(machine, "cpu_flags", lambda: flags)
     message = machine.use_fastest_precision()
     if "GPU" in message:
         pytest.skip("this machine has a GPU: the CPU rule does not apply")
-    assert message.startswith("dtype policy mixed_bfloat16") and "AMX" in message
-    assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
-
-
-def test_cpu_with_avx512_bf16_gets_bfloat16(monkeypatch, float32_afterwards):
-    monkeypatch.setattr(machine, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
-    message = machine.use_fastest_precision()
-    if "GPU" in message:
-        pytest.skip("this machine has a GPU: the CPU rule does not apply")
-    assert message.startswith("dtype policy mixed_bfloat16") and "AVX-512 BF16" in message
-    assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
-
-
-def test_cpu_without_bfloat16_instructions_stays_float32(monkeypatch, float32_afterwards):
-    monkeypatch.setattr(machine, "cpu_flags", lambda: {"avx2", "avx512f"})
-    message = machine.use_fastest_precision()
-    if "GPU" in message:
-        pytest.skip("this machine has a GPU: the CPU rule does not apply")
-    assert message.startswith("dtype policy float32") and "no bfloat16" in message
-    assert keras.mixed_precision.global_policy().name == "float32"
+    assert message.startswith(f"dtype policy {policy}:") and reason in message
+    assert keras.mixed_precision.global_policy().name == policy
 
 
 def test_use_precision_sets_a_named_policy_and_refuses_a_typo(float32_afterwards):
