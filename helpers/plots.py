@@ -149,9 +149,10 @@ def plot_feature_maps(maps: np.ndarray, ncols: int = 16, title: str = "") -> Fig
 
     ``maps`` is (height, width, channels) or a batch of one, (1, height,
     width, channels). All panels share one colour scale (0 to the largest
-    activation), so weak or silent channels look dark. Used by chapter 2.
+    activation), so weak or silent channels look dark. Maps computed under
+    mixed precision (bfloat16, float16) are drawn as float32. Used by chapter 2.
     """
-    maps = np.asarray(maps)
+    maps = np.asarray(maps, dtype="float32")
     if maps.ndim == 4 and maps.shape[0] == 1:
         maps = maps[0]
     if maps.ndim != 3:

@@ -130,7 +130,16 @@ def test_feature_maps_from_a_batch_of_one():
     shown = [ax for ax in fig.axes if ax.images]
     assert len(shown) == 64 and len(fig.axes) == 64  # 4 rows of 16
     assert shown[63].images[0].get_array().shape == (14, 14)
-    assert {ax.images[0].get_clim()[1] for ax in shown} == {maps.max()}
+    assert {ax.images[0].get_clim()[1] for ax in shown} == {float(maps.astype("float32").max())}
+
+
+def test_feature_maps_from_a_mixed_precision_model():
+    import ml_dtypes
+
+    maps = np.random.default_rng(0).random((1, 7, 7, 8)).astype(ml_dtypes.bfloat16)
+    fig = plot_feature_maps(maps)
+    assert len([ax for ax in fig.axes if ax.images]) == 8
+    plt.close(fig)
 
 
 def test_feature_maps_reject_a_batch_of_two():
