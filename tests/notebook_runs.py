@@ -207,6 +207,15 @@ def _names_in(source: str) -> set[str]:
     return names
 
 
+def _defined_in(source: str) -> set[str]:
+    """Return the names a notebook defines itself with ``def`` or ``class``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # IPython magics in a cell
+        tree = ast.parse("\n".join(l for l in source.splitlines() if not l.lstrip().startswith(("%", "!"))))
+    return {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+
+
 def helpers_used(nb) -> dict[str, str]:
     """Return {name: sha256} for each helpers definition the notebook depends on.
 
@@ -214,7 +223,9 @@ def helpers_used(nb) -> dict[str, str]:
     definitions those mention, so a change anywhere along the way counts.
     """
     definitions = helper_definitions()
-    todo = [n for n in _names_in("\n".join(code_sources(nb))) if n in definitions]
+    code = "\n".join(code_sources(nb))
+    own = _defined_in(code)  # a notebook's own function that shares a helper's name is not that helper
+    todo = [n for n in _names_in(code) if n in definitions and n not in own]
     seen: set[str] = set()
     while todo:
         name = todo.pop()

@@ -125,3 +125,13 @@ def test_changed_settings_are_shown_on_the_page(notebook):
     assert shown == overrides, f"{notebook.name}: the page shows {shown}, the record says {overrides}"
     for name, value in overrides.items():
         assert nb.metadata[RECORD_KEY]["parameters"][name] == value
+
+
+def test_a_notebooks_own_function_is_not_the_helper_of_the_same_name():
+    # Chapter 4 defines dogs_vs_cats_convnet itself; helpers.speed has its own copy for timing.
+    own = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "def dogs_vs_cats_convnet():\n    return None\n\nmodel = dogs_vs_cats_convnet()")])
+    assert "dogs_vs_cats_convnet" not in notebook_runs.helpers_used(own)
+    borrowed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from helpers.speed import dogs_vs_cats_convnet\nmodel = dogs_vs_cats_convnet()")])
+    assert "dogs_vs_cats_convnet" in notebook_runs.helpers_used(borrowed)
