@@ -1,6 +1,6 @@
 """Images per second: the reference code's way next to the book's.
 
-Used by the speed page (`chapters/speed_on_a_cpu.ipynb`) and by `make bench`
+Used by the speed page (`chapters/06_speed_on_a_cpu.ipynb`) and by `make bench`
 (`tests/bench.py`). Three workloads, each measured on the book's real data:
 
 * chapter 1: training steps of the Fashion-MNIST convnet on NumPy arrays;
@@ -9,8 +9,10 @@ Used by the speed page (`chapters/speed_on_a_cpu.ipynb`) and by `make bench`
 * chapter 5: VGG16 feature extraction (random weights: the speed is the same).
 
 "plain" is the way reference code writes it: float32, Keras's default batch
-of 32, one step per call, a directory dataset with no cache or prefetch, one
-`predict` call per batch. The other ways add the book's levers one at a time.
+of 32, one step per call, a directory dataset as Keras makes it (decoded
+again every epoch, in parallel and prefetched, but not cached), one `predict`
+call per batch. The other ways add the book's levers one at a time.
+The ways of one workload are timed in turns (see `time_in_turns`).
 """
 
 from __future__ import annotations
@@ -20,18 +22,24 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def best_images_per_second(run, images: int, repeats: int = 3) -> float:
-    """Call ``run()`` once untimed (tracing, caches), then ``repeats`` times; return the fastest call's images/s.
+def time_in_turns(runs: dict, images: int, repeats: int = 3) -> dict:
+    """Time several ways of doing the same work, side by side; return each way's images per second.
 
-    The fastest call is the one least disturbed by whatever else the machine did.
+    ``runs`` maps a way's name to a function that does the work on ``images``
+    images. Each is called once untimed (tracing, caches), then ``repeats``
+    rounds call each in turn, so that a slow spell of the machine falls on
+    every way alike rather than on one of them. A way's speed is its fastest
+    call: the one least disturbed by whatever else the machine did.
     """
-    run()
-    fastest = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
+    for run in runs.values():
         run()
-        fastest = min(fastest, time.perf_counter() - started)
-    return images / fastest
+    fastest = {name: float("inf") for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            started = time.perf_counter()
+            run()
+            fastest[name] = min(fastest[name], time.perf_counter() - started)
+    return {name: images / seconds for name, seconds in fastest.items()}
 
 
 @contextmanager
@@ -47,20 +55,15 @@ def dtype_policy(name: str):
         keras.mixed_precision.set_global_policy(previous)
 
 
-def fashion_training_speed(images: int, steps_per_execution: int = 1, policy: str = "float32",
-                           jit_compile: bool = False, repeats: int = 3) -> float:
-    """Chapter 1's convnet: images per second of one epoch of ``fit`` on the first ``images`` training images."""
-    from helpers.data import load_fashion_mnist
+def fashion_training_run(x, y, steps_per_execution: int = 1, policy: str = "float32", jit_compile: bool = False):
+    """Chapter 1's convnet, compiled as given; return a function that trains it one epoch on ``x``, ``y`` (batch 32)."""
     from helpers.models import build_fashion_convnet
 
-    (x, y), _ = load_fashion_mnist()
-    x = (x[:images] / 255.0).astype("float32")[..., None]
     with dtype_policy(policy):
         model = build_fashion_convnet()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   steps_per_execution=steps_per_execution, jit_compile=jit_compile)
-    return best_images_per_second(lambda: model.fit(x, y[:images], batch_size=32, epochs=1, verbose=0),
-                                  len(x), repeats)
+    return lambda: model.fit(x, y, batch_size=32, epochs=1, verbose=0)
 
 
 def dogs_vs_cats_convnet():
@@ -79,8 +82,8 @@ def dogs_vs_cats_convnet():
     return keras.Model(inputs, outputs)
 
 
-def dogs_epoch_speed(subset: Path, cached: bool, policy: str = "float32", repeats: int = 3) -> float:
-    """Chapter 4's training: images per second of one epoch read from ``subset/train``."""
+def dogs_epoch_run(subset: Path, cached: bool, policy: str = "float32"):
+    """Chapter 4's training; return a function that trains one epoch on ``subset/train``, and the number of images."""
     import keras
 
     from helpers.dogs_vs_cats import DOGS_VS_CATS_CLASS_NAMES, load_dogs_vs_cats_datasets
@@ -95,12 +98,11 @@ def dogs_epoch_speed(subset: Path, cached: bool, policy: str = "float32", repeat
         model = dogs_vs_cats_convnet()
     model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
     images = sum(len(labels) for _, labels in train)
-    return best_images_per_second(lambda: model.fit(train, epochs=1, verbose=0), images, repeats)
+    return (lambda: model.fit(train, epochs=1, verbose=0)), images
 
 
-def vgg16_extraction_speed(subset: Path, images: int, one_pass: bool, policy: str = "float32",
-                           batch_size: int = 128, repeats: int = 3) -> float:
-    """Chapter 5: images per second of VGG16's base over the first ``images`` training images (a multiple of 32).
+def vgg16_extraction_run(subset: Path, images: int, one_pass: bool, policy: str = "float32", batch_size: int = 128):
+    """Chapter 5: return a function that runs VGG16's base over the first ``images`` training images (a multiple of 32).
 
     The plain way loops over a directory dataset and calls ``predict`` per batch
     of 32; the one-pass way loads the images as one array (as chapter 5 does)
@@ -126,11 +128,11 @@ def vgg16_extraction_speed(subset: Path, images: int, one_pass: bool, policy: st
 
         def run():
             return np.concatenate([base.predict(preprocess(x), verbose=0) for x, _ in dataset])
-    return best_images_per_second(run, images, repeats)
+    return run
 
 
 def compare_speeds(subset: Path, fashion_images: int = 9_600, vgg16_images: int = 96,
-                   repeats: int = 3, progress=print) -> list[dict]:
+                   repeats: int = 5, progress=print) -> list[dict]:
     """Measure every workload the plain way, with each lever, and the book's way; return one dict per row.
 
     ``subset`` is a dogs-vs-cats subset folder (train/cat, train/dog) with at
@@ -141,38 +143,37 @@ def compare_speeds(subset: Path, fashion_images: int = 9_600, vgg16_images: int 
     """
     import keras
 
+    from helpers.data import load_fashion_mnist
     from helpers.machine import use_fastest_precision
 
     with dtype_policy("float32"):
         use_fastest_precision()
         fastest = keras.mixed_precision.global_policy().name
-    ways = [
-        ("chapter 1: convnet training", "plain: float32, 1 step per call", False,
-         lambda: fashion_training_speed(fashion_images, repeats=repeats)),
-        ("chapter 1: convnet training", "32 steps per call", False,
-         lambda: fashion_training_speed(fashion_images, 32, repeats=repeats)),
-        ("chapter 1: convnet training", "XLA (jit_compile=True), 32 steps per call", False,
-         lambda: fashion_training_speed(fashion_images, 32, jit_compile=True, repeats=repeats)),
-        ("chapter 1: convnet training", f"book: 32 steps per call, {fastest}", True,
-         lambda: fashion_training_speed(fashion_images, 32, fastest, repeats=repeats)),
-        ("chapter 4: training epoch from JPEGs", "plain: no cache or prefetch, float32", False,
-         lambda: dogs_epoch_speed(subset, cached=False, repeats=repeats)),
-        ("chapter 4: training epoch from JPEGs", "cache + prefetch, float32", False,
-         lambda: dogs_epoch_speed(subset, cached=True, repeats=repeats)),
-        ("chapter 4: training epoch from JPEGs", f"book: cache + prefetch, {fastest}", True,
-         lambda: dogs_epoch_speed(subset, cached=True, policy=fastest, repeats=repeats)),
-        ("chapter 5: VGG16 feature extraction", "plain: predict per batch of 32, float32", False,
-         lambda: vgg16_extraction_speed(subset, vgg16_images, one_pass=False, repeats=repeats)),
-        ("chapter 5: VGG16 feature extraction", "one predict, batch 128, float32", False,
-         lambda: vgg16_extraction_speed(subset, vgg16_images, one_pass=True, repeats=repeats)),
-        ("chapter 5: VGG16 feature extraction", f"book: one predict, batch 128, {fastest}", True,
-         lambda: vgg16_extraction_speed(subset, vgg16_images, one_pass=True, policy=fastest, repeats=repeats)),
-    ]
+    (x, y), _ = load_fashion_mnist()
+    x, y = (x[:fashion_images] / 255.0).astype("float32")[..., None], y[:fashion_images]
+    dogs = {"plain: decoded again every epoch, float32": dogs_epoch_run(subset, cached=False),
+            "cache of decoded images, float32": dogs_epoch_run(subset, cached=True),
+            f"book: cache of decoded images, {fastest}": dogs_epoch_run(subset, cached=True, policy=fastest)}
+    workloads = {
+        "chapter 1: convnet training": (len(x), {
+            "plain: float32, 1 step per call": fashion_training_run(x, y),
+            "32 steps per call": fashion_training_run(x, y, 32),
+            "XLA (jit_compile=True), 32 steps per call": fashion_training_run(x, y, 32, jit_compile=True),
+            f"book: 32 steps per call, {fastest}": fashion_training_run(x, y, 32, fastest)}),
+        "chapter 4: training epoch from JPEGs": (
+            dogs["cache of decoded images, float32"][1], {way: run for way, (run, _) in dogs.items()}),
+        "chapter 5: VGG16 feature extraction": (vgg16_images, {
+            "plain: predict per batch of 32, float32": vgg16_extraction_run(subset, vgg16_images, one_pass=False),
+            "one predict, batch 128, float32": vgg16_extraction_run(subset, vgg16_images, one_pass=True),
+            f"book: one predict, batch 128, {fastest}":
+                vgg16_extraction_run(subset, vgg16_images, one_pass=True, policy=fastest)}),
+    }
     rows: list[dict] = []
-    for workload, way, book, measure in ways:
-        speed = measure()
-        plain = next((r["images_per_second"] for r in rows if r["workload"] == workload), speed)
-        rows.append({"workload": workload, "way": way, "book": book,
-                     "images_per_second": speed, "ratio_to_plain": speed / plain})
-        progress(f"{workload:<37} {way:<47} {speed:8.1f} images/s {speed / plain:5.2f}x")
+    for workload, (images, runs) in workloads.items():
+        speeds = time_in_turns(runs, images, repeats)
+        plain = next(iter(speeds.values()))
+        for way, speed in speeds.items():
+            rows.append({"workload": workload, "way": way, "book": way.startswith("book"),
+                         "images_per_second": speed, "ratio_to_plain": speed / plain})
+            progress(f"{workload:<37} {way:<47} {speed:8.1f} images/s {speed / plain:5.2f}x")
     return rows
