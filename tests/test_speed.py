@@ -20,3 +20,13 @@ def test_time_in_turns_alternates_the_ways_and_keeps_each_ones_fastest_call():
     assert list(speeds) == ["slow", "fast"]
     assert 100 / 0.04 * 0.5 < speeds["slow"] <= 100 / 0.04
     assert speeds["fast"] > 2 * speeds["slow"]
+
+
+def test_the_timed_dogs_vs_cats_convnet_is_chapter_4s():
+    # helpers.speed keeps its own copy of chapter 4's model (a helper cannot import a notebook);
+    # BOOK_DESIGN.md gives chapter 4's network 991,041 parameters.
+    from helpers.speed import dogs_vs_cats_convnet
+
+    model = dogs_vs_cats_convnet()
+    assert model.count_params() == 991_041
+    assert [layer.__class__.__name__ for layer in model.layers].count("Conv2D") == 5
