@@ -173,10 +173,19 @@ def load_dogs_vs_cats_datasets(
     next batch is prepared while the model trains (``prefetch``). The training
     set is cached image by image and reshuffled after the cache, so every epoch
     sees new batches. Used by chapters 4 and 5.
+
+    tf.data's autotuner is switched off for these datasets. With it on,
+    TensorFlow 2.21 ends every pass (each epoch's training and validation) by
+    waiting for the autotuner's thread to wake from its sleep, which grows to
+    the length of an epoch: on 2 CPU cores some epochs took twice as long,
+    idle. The fixed defaults it leaves (decoding on every core, a prefetch
+    buffer that grows when the model waits) are what this pipeline needs.
     """
     import keras
     import tensorflow as tf
 
+    options = tf.data.Options()
+    options.autotune.enabled = False
     datasets = {}
     for split in ("train", "validation", "test"):
         images = keras.utils.image_dataset_from_directory(
@@ -188,7 +197,7 @@ def load_dogs_vs_cats_datasets(
             images = images.cache().shuffle(count, seed=seed).batch(batch_size)
         else:
             images = images.batch(batch_size).cache()
-        datasets[split] = images.prefetch(tf.data.AUTOTUNE)
+        datasets[split] = images.prefetch(tf.data.AUTOTUNE).with_options(options)
     return datasets
 
 

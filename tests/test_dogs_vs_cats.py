@@ -117,3 +117,12 @@ def test_training_set_draws_new_batches_every_epoch(kaggle_folder, tmp_path):
 def test_overlapping_splits_are_refused(kaggle_folder, tmp_path):
     with pytest.raises(ValueError, match="Image 3 is in both 'train' and 'test'"):
         make_dogs_vs_cats_subset(kaggle_folder, tmp_path / "subset", {"train": (0, 4), "test": (3, 5)})
+
+
+def test_book_datasets_run_without_the_autotuner(kaggle_folder, tmp_path):
+    # With tf.data's autotuner on, TF 2.21 waits at the end of each pass for its thread to wake (helpers docstring).
+    subset = tmp_path / "subset"
+    make_dogs_vs_cats_subset(kaggle_folder, subset, {"train": (0, 2), "validation": (2, 3), "test": (3, 4)})
+    datasets = load_dogs_vs_cats_datasets(subset, image_size=(8, 8), batch_size=2)
+    assert {split: dataset.options().autotune.enabled for split, dataset in datasets.items()} == {
+        "train": False, "validation": False, "test": False}
