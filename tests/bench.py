@@ -1,11 +1,11 @@
 """Images per second, the reference code's way next to the book's, on this machine (`make bench`).
 
-Measures chapter 1's convnet training, chapter 4's training epoch from the
-JPEG folders and chapter 5's VGG16 feature extraction, each the plain way,
-with each of the book's levers, and the way the book runs it
-(`helpers/speed.py` says exactly how). Prints the table with the ratio to the
+Measures chapter 1's convnet training, chapter 4's epoch (training and
+validation) from the JPEG folders and chapter 5's VGG16 feature extraction,
+each the plain way, with each of the book's levers, and the way the book runs
+it (`helpers/speed.py` says exactly how). Prints the table with the ratio to the
 plain way and saves it as JSON under _output/bench/. The speed page
-(`chapters/speed_on_a_cpu.ipynb`) shows the same table from its committed run.
+(`chapters/06_speed_on_a_cpu.ipynb`) shows the same table from its committed run.
 
     python tests/bench.py            # or: make bench
 """
@@ -28,15 +28,15 @@ from helpers import describe_machine, find_dogs_vs_cats_images, make_dogs_vs_cat
 from helpers.speed import compare_speeds  # noqa: E402
 
 OUTPUT = BOOK / "_output" / "bench"
-DOGS_SPLITS = {"train": (0, 160), "validation": (1000, 1016), "test": (1500, 1516)}  # 320 training images
-REPEATS = 5  # this VM sometimes stalls for seconds; 5 turns leave each way at least one undisturbed call
+DOGS_SPLITS = {"train": (0, 160), "validation": (1000, 1080), "test": (1500, 1516)}  # 320 + 160 JPEGs, as 2,000 + 1,000
+REPEATS = 5  # timed calls per way, taken in turns; a way's speed is their mean
 
 
 def main() -> int:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     subset = OUTPUT / "cats_vs_dogs_bench"
     make_dogs_vs_cats_subset(find_dogs_vs_cats_images(), subset, DOGS_SPLITS)
-    print(f"{describe_machine()}; each way: one untimed call, then the fastest of {REPEATS} calls taken in turns",
+    print(f"{describe_machine()}; each way: one untimed call, then the mean of {REPEATS} calls taken in turns",
           flush=True)
     rows = compare_speeds(subset, repeats=REPEATS, progress=lambda line: print(line, flush=True))
     print("\nthe book's way against the plain way:")

@@ -5,21 +5,26 @@ import time
 from helpers.speed import time_in_turns
 
 
-def test_time_in_turns_alternates_the_ways_and_keeps_each_ones_fastest_call():
+def test_time_in_turns_alternates_the_ways_and_counts_every_timed_call():
     calls = []
 
-    def way(name, seconds):
+    def way(name, *seconds):
+        durations = iter(seconds)
+
         def run():
             calls.append(name)
-            time.sleep(seconds)
+            time.sleep(next(durations))
         return run
 
-    speeds = time_in_turns({"slow": way("slow", 0.04), "fast": way("fast", 0.01)}, images=100, repeats=2)
-    # one untimed call each, then two rounds in turn
-    assert calls == ["slow", "fast"] * 3
-    assert list(speeds) == ["slow", "fast"]
-    assert 100 / 0.04 * 0.5 < speeds["slow"] <= 100 / 0.04
-    assert speeds["fast"] > 2 * speeds["slow"]
+    # the first call of each is untimed; "pausing" is fast once and slow once
+    speeds = time_in_turns({"steady": way("steady", 0, 0.03, 0.03), "pausing": way("pausing", 0, 0.01, 0.11)},
+                           images=100, repeats=2)
+    assert calls == ["steady", "pausing"] * 3
+    assert list(speeds) == ["steady", "pausing"]
+    assert 100 / 0.03 * 0.6 < speeds["steady"] <= 100 / 0.03
+    # the mean of 0.01 s and 0.11 s, not the fastest call: the pause counts as often as it happens
+    assert 100 / 0.06 * 0.6 < speeds["pausing"] <= 100 / 0.06
+    assert speeds["pausing"] < speeds["steady"]
 
 
 def test_the_timed_dogs_vs_cats_convnet_is_chapter_4s():
