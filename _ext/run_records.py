@@ -28,7 +28,7 @@ def describe_hardware(hardware: dict) -> str:
 
 
 class RunRecords(SphinxDirective):
-    """``{run-records}``: one row per chapter notebook (chapters/NN_*.ipynb)."""
+    """``{run-records}``: one row per chapter notebook (chapters/NN_*.ipynb, then the appendix)."""
 
     def run(self):
         chapters = Path(self.env.srcdir) / "chapters"
@@ -39,7 +39,8 @@ class RunRecords(SphinxDirective):
         head, body = nodes.thead(), nodes.tbody()
         group += [head, body]
         head += self.row([nodes.Text(h) for h in HEADERS])
-        for path in sorted(chapters.glob("[0-9][0-9]_*.ipynb")):
+        # Numbered chapters first (01_...), then the appendix (appendix_...).
+        for path in sorted(chapters.glob("*.ipynb"), key=lambda p: (not p.name[:2].isdigit(), p.name)):
             if f"chapters/{path.stem}" not in self.env.found_docs:
                 continue  # a chapter not yet in _toc.yml is not part of the book
             self.env.note_dependency(str(path))
@@ -49,10 +50,10 @@ class RunRecords(SphinxDirective):
                 raise self.error(f"{path.name} has no provenance record: run `make full NB=chapters/{path.name}`.")
             link = addnodes.pending_xref("", refdomain="std", reftype="doc", refexplicit=True,
                                          reftarget=f"/chapters/{path.stem}")
-            link += nodes.inline(text=path.name[:2].lstrip("0"))
+            link += nodes.inline(text=path.name[:2].lstrip("0") if path.name[:2].isdigit() else "A")
             versions = record.get("versions", {})
             tensorflow = versions.get("tensorflow") or versions.get("tensorflow-cpu") or "?"
-            weights = record.get("parameters", {}).get("WEIGHTS", "none")
+            weights = record.get("pretrained_weights") or record.get("parameters", {}).get("WEIGHTS") or "none"
             changed = record.get("overrides") or {}
             profile = f"{record['profile']} profile" + (
                 ", except " + ", ".join(f"{k} = {v!r}" for k, v in changed.items()) if changed else "")

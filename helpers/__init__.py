@@ -25,22 +25,30 @@ from helpers.plots import (
     plot_kernels,
     show_images,
 )
-from helpers.models import build_fashion_convnet, load_or_train_fashion_convnet, train_fashion_convnet
+from helpers.models import (
+    build_fashion_convnet,
+    load_or_train_fashion_convnet,
+    multiply_adds_per_image,
+    train_fashion_convnet,
+)
 
 __all__ = [
     "DOGS_VS_CATS_CLASS_NAMES",
     "FASHION_MNIST_CLASS_NAMES",
     "DataError",
+    "TRANSFER_BASES",
     "build_fashion_convnet",
     "describe_machine",
     "find_dogs_vs_cats_images",
     "load_dogs_vs_cats_arrays",
     "load_dogs_vs_cats_datasets",
     "make_dogs_vs_cats_subset",
+    "multiply_adds_per_image",
     "load_or_train_fashion_convnet",
     "load_fashion_mnist",
     "load_mnist",
     "load_mobilenet_base",
+    "load_transfer_base",
     "load_vgg16_conv_base",
     "plot_class_probabilities",
     "plot_confusion_matrix",
@@ -51,11 +59,10 @@ __all__ = [
     "train_fashion_convnet",
     "use_fastest_precision",
     "use_precision",
-    "VGG16Preprocessing",
 ]
 
-# Chapter 5's names import Keras, which takes seconds: load them on first use.
-PRETRAINED_NAMES = {"VGG16Preprocessing", "load_mobilenet_base", "load_vgg16_conv_base"}
+# Chapter 5's and 6's names import Keras, which takes seconds: load them on first use.
+PRETRAINED_NAMES = {"TRANSFER_BASES", "load_mobilenet_base", "load_transfer_base", "load_vgg16_conv_base"}
 
 
 def __getattr__(name):

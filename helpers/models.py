@@ -1,4 +1,4 @@
-"""Chapter 1's Fashion-MNIST convnet, for the chapters that build on it."""
+"""Chapter 1's Fashion-MNIST convnet, for the chapters that build on it, and the cost of a model."""
 
 from __future__ import annotations
 
@@ -87,3 +87,33 @@ def load_or_train_fashion_convnet(
         return keras.models.load_model(checkpoint), f"loaded chapter 1's model from {checkpoint.name}"
     model, training_images = train_fashion_convnet(fallback_path, epochs, train_size, seed)
     return model, f"no checkpoint at {checkpoint}: trained the model here on {training_images:,} images"
+
+
+def multiply_adds_per_image(model) -> int:
+    """Return the multiply-adds one image costs in the model's convolutions and dense layers.
+
+    Each output position of a ``Conv2D``, ``DepthwiseConv2D``, ``SeparableConv2D``
+    or ``Dense`` layer multiplies its inputs by every weight of the kernel once,
+    so a layer costs (output positions) x (kernel size). Biases, batch
+    normalisation, activations and pooling are left out: they add little.
+    Nested models are counted layer by layer. Used by chapters 5 and 6.
+    """
+    import math
+
+    from keras import layers
+
+    total = 0
+    for layer in model.layers:
+        if hasattr(layer, "layers"):  # a model inside the model
+            total += multiply_adds_per_image(layer)
+            continue
+        if isinstance(layer, layers.SeparableConv2D):
+            kernel_size = math.prod(layer.depthwise_kernel.shape) + math.prod(layer.pointwise_kernel.shape)
+        elif isinstance(layer, layers.DepthwiseConv2D):
+            kernel_size = math.prod(layer.kernel.shape)
+        elif isinstance(layer, (layers.Conv2D, layers.Dense)):
+            kernel_size = math.prod(layer.kernel.shape)
+        else:
+            continue
+        total += math.prod(layer.output.shape[1:-1]) * kernel_size
+    return total

@@ -168,3 +168,48 @@ def plot_feature_maps(maps: np.ndarray, ncols: int = 16, title: str = "") -> Fig
     if title:
         fig.suptitle(title)
     return fig
+
+
+def plot_heatmap_overlays(
+    images: np.ndarray,
+    heatmaps: Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    ncols: int = 4,
+    size: float = 2.6,
+    smooth: bool = True,
+    alpha: float = 0.5,
+    title: str = "",
+) -> Figure:
+    """Return a grid of RGB images, each with its heatmap laid over it.
+
+    ``images`` are (N, height, width, 3) with values 0-255 (or 0-1);
+    ``heatmaps`` are N coarse maps (h, w), each stretched over the whole of
+    its image and drawn from 0 (transparent blue) to its own maximum (red).
+    Negative values are drawn as 0. ``smooth=False`` shows the map's cells as
+    the blocks they are instead of blending them; ``title`` goes above the
+    grid. Used by chapter 6.
+    """
+    images = np.asarray(images, dtype="float32")
+    if len(images) != len(heatmaps):
+        raise ValueError(f"{len(images)} images for {len(heatmaps)} heatmaps")
+    if images.max() > 1.0:
+        images = images / 255.0
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.2), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        height, width = images[i].shape[:2]
+        heatmap = np.asarray(heatmaps[i], dtype="float32")
+        ax.imshow(np.clip(images[i], 0, 1))
+        ax.imshow(heatmap, cmap="jet", alpha=alpha, vmin=0, vmax=max(float(heatmap.max()), 1e-12),
+                  extent=(0, width, height, 0), interpolation="bilinear" if smooth else "nearest")
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

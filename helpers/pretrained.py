@@ -1,4 +1,4 @@
-"""ImageNet-pretrained convolutional bases for chapter 5, found offline too.
+"""ImageNet-pretrained convolutional bases for chapters 5 and 6, found offline too.
 
 Keras downloads pretrained weights into its cache (``~/.keras/models/``, or
 ``$KERAS_HOME/models/``) on first use. Without internet, a copy in
@@ -91,12 +91,42 @@ def load_mobilenet_base(weights="imagenet", input_shape=(224, 224, 3)) -> keras.
                               input_shape=input_shape, alpha=0.25)
 
 
-@keras.saving.register_keras_serializable(package="cnnbook")
-class VGG16Preprocessing(keras.layers.Layer):
-    """``keras.applications.vgg16.preprocess_input`` as a layer, so a model that
-    contains it saves and reloads: RGB to BGR, then minus the ImageNet mean of
-    each channel. (A ``Lambda`` layer would not reload in Keras 3's safe mode.)
-    Used by chapter 5."""
+# The bases chapter 5 can teach with: their names in words and the image size each expects.
+TRANSFER_BASES = {
+    "vgg16": ("VGG16", (180, 180)),  # the published experiment's size
+    "mobilenet": ("MobileNet v1 (alpha 0.25)", (224, 224)),  # the size its ImageNet file was trained at
+}
 
-    def call(self, inputs):
-        return keras.applications.vgg16.preprocess_input(inputs)
+
+def load_transfer_base(base: str = "auto") -> tuple[str, keras.Model, str]:
+    """Return ``(name, convolutional base with ImageNet weights, one sentence saying which and why)``.
+
+    ``base`` is "vgg16", "mobilenet" or "auto": VGG16 when its ImageNet weights
+    can be had (Keras cache, ``$CNNBOOK_DATA`` or a download), MobileNet v1
+    (alpha 0.25) otherwise. Used by chapters 5 and 6.
+    """
+    if base not in {"auto", *TRANSFER_BASES}:
+        raise ValueError(f"BASE = {base!r} is not a base this chapter knows: use \"vgg16\", \"mobilenet\" or \"auto\".")
+    loaders = {"vgg16": load_vgg16_conv_base, "mobilenet": load_mobilenet_base}
+    chosen = "vgg16" if base == "auto" else base
+    words, size = TRANSFER_BASES[chosen]
+    try:
+        model = loaders[chosen]("imagenet", (*size, 3))
+    except DataError as error:
+        if "could not be downloaded" not in str(error):
+            raise  # a damaged file: its own sentence says which and what to do
+        if base == "auto":
+            words, size = TRANSFER_BASES["mobilenet"]
+            return "mobilenet", load_mobilenet_base("imagenet", (*size, 3)), (
+                f"VGG16's ImageNet weights are not on this machine and could not be downloaded, so this "
+                f"run uses {words}, whose ImageNet weights are here (BASE = 'auto')."
+            )
+        other = "mobilenet" if base == "vgg16" else "vgg16"
+        raise DataError(
+            f"The ImageNet weights of {words} are not on this machine and could not be downloaded: connect "
+            f"to the internet, put the file in $CNNBOOK_DATA/keras-weights/ or {keras_cache_dir()}/, or set "
+            f"BASE = \"auto\" or {other!r}."
+        ) from None
+    if base == "auto":
+        return "vgg16", model, "VGG16's ImageNet weights are here, so this run repeats the published experiment (BASE = 'auto')."
+    return base, model, f"This run uses {words} with its ImageNet weights (BASE = {base!r})."

@@ -1,6 +1,6 @@
 """Images per second: the reference code's way next to the book's.
 
-Used by the speed page (`chapters/06_speed_on_a_cpu.ipynb`) and by `make bench`
+Used by the speed page (`chapters/appendix_speed_on_a_cpu.ipynb`) and by `make bench`
 (`tests/bench.py`). Three workloads, each measured on the book's real data:
 
 * chapter 1: training steps of the Fashion-MNIST convnet on NumPy arrays;

@@ -5,7 +5,7 @@ validation) from the JPEG folders and chapter 5's VGG16 feature extraction,
 each the plain way, with each of the book's levers, and the way the book runs
 it (`helpers/speed.py` says exactly how). Prints the table with the ratio to the
 plain way and saves it as JSON under _output/bench/. The speed page
-(`chapters/06_speed_on_a_cpu.ipynb`) shows the same table from its committed run.
+(`chapters/appendix_speed_on_a_cpu.ipynb`) shows the same table from its committed run.
 
     python tests/bench.py            # or: make bench
 """

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from helpers import build_fashion_convnet, describe_machine, load_or_train_fashion_convnet
+from helpers import build_fashion_convnet, describe_machine, load_or_train_fashion_convnet, multiply_adds_per_image
 from test_data import local_copy  # noqa: F401  (the tiny CNNBOOK_DATA fixture)
 
 
@@ -33,3 +33,17 @@ def test_missing_checkpoint_means_training_and_saving(tmp_path, local_copy):  # 
 def test_machine_description_counts_cores():
     text = describe_machine()
     assert text.split()[0].isdigit() and "CPU cores" in text
+
+
+def test_multiply_adds_are_counted_by_hand_through_a_nested_model():
+    from keras import layers
+
+    inner_input = keras.Input(shape=(6, 6, 4))
+    x = layers.DepthwiseConv2D(3, padding="same")(inner_input)  # 36 positions x 3 x 3 x 4 = 1,296
+    inner = keras.Model(inner_input, layers.SeparableConv2D(5, 3, padding="same")(x))  # 1,296 + 36 x 4 x 5 = 2,016
+    inputs = keras.Input(shape=(8, 8, 3))
+    x = layers.Conv2D(4, 3)(inputs)  # 6 x 6 positions x (3 x 3 x 3 x 4) = 3,888
+    x = layers.MaxPooling2D(1)(inner(x))  # no multiply-adds
+    outputs = layers.Dense(2)(layers.Flatten()(x))  # 180 x 2 = 360
+    model = keras.Model(inputs, outputs)
+    assert multiply_adds_per_image(model) == 3_888 + 1_296 + 2_016 + 360

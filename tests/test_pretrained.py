@@ -72,15 +72,48 @@ def test_other_errors_are_not_disguised(places):
         pretrained.load_imagenet_base(application, "tiny.h5", "imagenet")
 
 
-def test_vgg16_preprocessing_layer_matches_preprocess_input_and_reloads(tmp_path):
-    import keras
-    import numpy as np
+def fake_loaders(monkeypatch, vgg16_error=None):
+    """Replace the two ImageNet loaders by fakes that return their name (or raise for VGG16)."""
+    def vgg16(weights, input_shape):
+        if vgg16_error:
+            raise DataError(vgg16_error)
+        return ("vgg16 model", weights, input_shape)
 
-    images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
-    expected = keras.applications.vgg16.preprocess_input(images.copy())
-    inputs = keras.Input(shape=(8, 8, 3))
-    model = keras.Model(inputs, pretrained.VGG16Preprocessing()(inputs))
-    np.testing.assert_allclose(model.predict(images, verbose=0), expected, rtol=1e-6)
-    model.save(tmp_path / "m.keras")
-    reloaded = keras.models.load_model(tmp_path / "m.keras")  # safe mode: no Lambda needed
-    np.testing.assert_allclose(reloaded.predict(images, verbose=0), expected, rtol=1e-6)
+    monkeypatch.setattr(pretrained, "load_vgg16_conv_base", vgg16)
+    monkeypatch.setattr(pretrained, "load_mobilenet_base", lambda weights, input_shape: ("mobilenet model", weights, input_shape))
+
+
+OFFLINE = "The ImageNet weights of VGG16 (...) are not on this machine and could not be downloaded: ..."
+
+
+def test_auto_takes_vgg16_when_its_weights_can_be_had(monkeypatch):
+    fake_loaders(monkeypatch)
+    name, model, why = pretrained.load_transfer_base("auto")
+    assert (name, model) == ("vgg16", ("vgg16 model", "imagenet", (180, 180, 3)))
+    assert "published experiment" in why and "\n" not in why
+
+
+def test_auto_falls_back_to_mobilenet_offline_and_says_so(monkeypatch):
+    fake_loaders(monkeypatch, vgg16_error=OFFLINE)
+    name, model, why = pretrained.load_transfer_base("auto")
+    assert (name, model) == ("mobilenet", ("mobilenet model", "imagenet", (224, 224, 3)))
+    assert "VGG16" in why and "MobileNet v1 (alpha 0.25)" in why and "\n" not in why
+
+
+def test_auto_does_not_hide_a_damaged_vgg16_file(monkeypatch):
+    fake_loaders(monkeypatch, vgg16_error="/data/keras-weights/vgg16.h5 is damaged or not the Keras file")
+    with pytest.raises(DataError, match="damaged"):
+        pretrained.load_transfer_base("auto")
+
+
+def test_an_explicit_base_that_cannot_be_had_names_the_way_out(monkeypatch):
+    fake_loaders(monkeypatch, vgg16_error=OFFLINE)
+    with pytest.raises(DataError) as error:
+        pretrained.load_transfer_base("vgg16")
+    message = str(error.value)
+    assert "\n" not in message and "VGG16" in message and "BASE = \"auto\" or 'mobilenet'" in message
+
+
+def test_an_unknown_base_is_one_sentence():
+    with pytest.raises(ValueError, match="use \"vgg16\", \"mobilenet\" or \"auto\""):
+        pretrained.load_transfer_base("resnet")

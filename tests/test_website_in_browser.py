@@ -56,6 +56,11 @@ PAGE_CHECK = """
     if (!(img.naturalWidth > 0)) broken.push(img.getAttribute("src"));
   }));
   const text = document.querySelector("main").innerText;
+  const pathAlt = images.map((img) => img.getAttribute("alt") || "")
+    .filter((alt) => alt === "" || /\.(png|jpe?g|svg)$/i.test(alt) || alt.includes("_images/"));
+  const wide = [...document.querySelectorAll("main pre")]
+    .filter((pre) => pre.scrollWidth > pre.clientWidth + 2)
+    .map((pre) => pre.innerText.split("\n").sort((a, b) => b.length - a.length)[0].slice(0, 100));
   const math = [...document.querySelectorAll("main .math")];
   return JSON.stringify({
     title: document.title,
@@ -63,6 +68,9 @@ PAGE_CHECK = """
     broken: broken,
     problems: document.querySelectorAll(".system-message, .problematic").length,
     glueMarkers: (text.match(/\\{glue|\\bundefined\\b|\\bNaN\\b/g) || []),
+    rawMarkup: (text.match(/\\|\\s*:?-{3,}|\\{(cite|cite:[pt]|term|doc|ref|glue:\\w+)\\}/g) || []),
+    pathAlt: pathAlt,
+    wide: wide,
     math: math.length,
     typeset: math.filter((m) => m.querySelector("mjx-container")).length,
     mathErrors: document.querySelectorAll("mjx-merror").length,
@@ -81,13 +89,16 @@ class DevTools:
 
         self.ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
         self.next_id = 0
+        self.events: list[dict] = []  # what the page reported while we waited for answers
 
     def call(self, method: str, **params):
         self.next_id += 1
         self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
         while True:
             message = json.loads(self.ws.recv())
-            if message.get("id") == self.next_id:
+            if "method" in message:
+                self.events.append(message)
+            elif message.get("id") == self.next_id:
                 if "error" in message:
                     raise RuntimeError(f"{method}: {message['error']}")
                 return message["result"]
@@ -97,6 +108,21 @@ class DevTools:
         if "exceptionDetails" in result:
             raise RuntimeError(result["exceptionDetails"])
         return result["result"].get("value")
+
+    def console_errors(self) -> list[str]:
+        """Return the errors the page reported: uncaught exceptions, console.error, failed loads."""
+        errors = []
+        for event in self.events:
+            method, params = event["method"], event.get("params", {})
+            if method == "Runtime.exceptionThrown":
+                details = params["exceptionDetails"]
+                errors.append(details.get("exception", {}).get("description") or details.get("text", ""))
+            elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
+                errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params["args"]))
+            elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
+                entry = params["entry"]
+                errors.append(f"{entry.get('text', '')} {entry.get('url', '')}".strip())
+        return errors
 
     def close(self):
         self.ws.close()
@@ -137,10 +163,14 @@ def browser():
 
 
 def open_page(browser: str, url: str) -> DevTools:
-    request = urllib.request.Request(f"{browser}/json/new?{urllib.parse.quote(url, safe=':/?=&')}", method="PUT")
+    """Open url in a new tab, listening to its console from the start; return the tab once loaded."""
+    request = urllib.request.Request(f"{browser}/json/new?about:blank", method="PUT")
     with urllib.request.urlopen(request, timeout=30) as response:
         target = json.load(response)
     tab = DevTools(target["webSocketDebuggerUrl"])
+    tab.call("Runtime.enable")
+    tab.call("Log.enable")
+    tab.call("Page.navigate", url=url)
     deadline = time.time() + 60
     ready = f"document.readyState === 'complete' && location.href === {json.dumps(url)}"
     while not tab.evaluate(ready):
@@ -160,9 +190,14 @@ def test_page_renders_in_chromium(site, server, browser, page):
         tab.call("Emulation.setDeviceMetricsOverride", width=1280, height=height, deviceScaleFactor=1, mobile=False)
         shot = tab.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         (SCREENSHOTS / f"{Path(page).name}.png").write_bytes(base64.b64decode(shot["data"]))
+        errors = tab.console_errors()
     finally:
         tab.close()
     assert state["broken"] == [], f"{page}: images that did not load: {state['broken']}"
+    assert errors == [], f"{page}: errors in the browser console: {errors}"
+    assert state["rawMarkup"] == [], f"{page}: raw Markdown or MyST shows in the text: {state['rawMarkup']}"
+    assert state["pathAlt"] == [], f"{page}: images whose alt text is a file name or empty: {state['pathAlt']}"
+    assert state["wide"] == [], f"{page}: lines cut off at the right edge: {state['wide']}"
     assert state["problems"] == 0, f"{page}: {state['problems']} Sphinx problem markers on the page"
     assert state["glueMarkers"] == [], f"{page}: unfilled values on the page: {state['glueMarkers']}"
     assert state["mathErrors"] == 0 and state["typeset"] == state["math"], (
