@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 NB     ?= all
 SET    ?=
 
-.PHONY: help setup graphviz chromium book test lab full smoke bench clean
+.PHONY: help setup graphviz chromium book test lab full smoke check lint bench clean
 
 help:
 	@echo "make book          build the website into _build/html (index.html)"
@@ -17,6 +17,8 @@ help:
 	@echo "make full NB=...   re-run a chapter (or NB=all) with the book's settings and record provenance"
 	@echo "                   (SET='NAME=VALUE ...' changes settings this machine cannot run; recorded)"
 	@echo "make smoke NB=...  run a chapter with its small smoke parameters into _output/smoke"
+	@echo "make check         list every notebook whose outputs no longer match its code"
+	@echo "make lint          ruff on the code and (through nbQA) the notebooks"
 	@echo "make bench         images per second, plain code vs the book's, into _output/bench"
 
 setup: $(STAMP) graphviz
@@ -61,14 +63,25 @@ test: setup chromium
 lab: setup
 	$(BIN)/jupyter lab chapters
 
+# SET reaches the tool through the environment, so values keep their spaces and quotes.
+export SET
+
 full: setup
-	$(BIN)/python tests/notebook_runs.py full $(NB) $(foreach s,$(SET),--set '$(s)')
+	$(BIN)/python -m publish full $(NB) --set="$$SET"
 
 smoke: setup
-	$(BIN)/python tests/notebook_runs.py smoke $(NB)
+	$(BIN)/python -m publish smoke $(NB)
+
+check: setup
+	$(BIN)/python -m publish check
 
 bench: setup
-	$(BIN)/python tests/bench.py
+	$(BIN)/python -m publish bench
+
+# ruff with the repository's configuration (pyproject.toml): the code, then the notebooks.
+lint: setup
+	$(BIN)/ruff check helpers publish tests _ext
+	$(BIN)/nbqa ruff chapters
 
 clean:
 	rm -rf _build _output

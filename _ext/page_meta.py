@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 
 from docutils import nodes
+from sphinx import addnodes
 
 LONGEST = 160  # characters, about what search results show
 
@@ -17,8 +18,10 @@ LONGEST = 160  # characters, about what search results show
 def first_paragraph(doctree) -> str:
     """Return the text of the first paragraph outside admonitions and tables, or ''."""
     for paragraph in doctree.findall(nodes.paragraph):
-        if not any(isinstance(parent, (nodes.Admonition, nodes.table, nodes.glossary))
-                   for parent in _ancestors(paragraph)):
+        if not any(
+            isinstance(parent, (nodes.Admonition, nodes.table, addnodes.glossary))
+            for parent in _ancestors(paragraph)
+        ):
             return " ".join(paragraph.astext().split())
     return ""
 

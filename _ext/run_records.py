@@ -1,7 +1,7 @@
 """Sphinx extension for the results page: the ``run-records`` directive.
 
 It renders, as a table, the provenance record that ``make full`` writes into
-each chapter notebook's metadata (key ``cnnbook``, see tests/notebook_runs.py):
+each chapter notebook's metadata (see publish/provenance.py):
 when each run started, how long it took, on what hardware, with which
 library versions and pretrained weights, from which commit. The table is
 read from the committed notebooks at build time, so it cannot drift from them.
@@ -16,19 +16,34 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
 
-HEADERS = ("chapter", "run started (UTC)", "minutes", "hardware", "TensorFlow / Keras",
-           "pretrained weights", "commit")
+from publish.provenance import RECORD_KEY
+
+HEADERS = (
+    "chapter",
+    "run started (UTC)",
+    "minutes",
+    "hardware",
+    "TensorFlow / Keras",
+    "pretrained weights",
+    "commit",
+)
 
 
 def describe_hardware(hardware: dict) -> str:
     """'2 CPU cores (AMD EPYC), 23.5 GiB, no GPU' from a record's hardware entry."""
     gpu = hardware.get("gpu", "none")
-    return (f"{hardware.get('cores')} CPU cores ({hardware.get('cpu', '?')}), "
-            f"{hardware.get('memory_gib')} GiB, " + ("no GPU" if gpu == "none" else f"GPU: {gpu}"))
+    return (
+        f"{hardware.get('cores')} CPU cores ({hardware.get('cpu', '?')}), "
+        f"{hardware.get('memory_gib')} GiB, "
+        + ("no GPU" if gpu == "none" else f"GPU: {gpu}")
+    )
 
 
 class RunRecords(SphinxDirective):
-    """``{run-records}``: one row per chapter notebook (chapters/NN_*.ipynb, then the appendix)."""
+    """``{run-records}``: one row per chapter notebook.
+
+    The numbered chapters (chapters/NN_*.ipynb) come first, then the appendix.
+    """
 
     def run(self):
         chapters = Path(self.env.srcdir) / "chapters"
@@ -40,26 +55,49 @@ class RunRecords(SphinxDirective):
         group += [head, body]
         head += self.row([nodes.Text(h) for h in HEADERS])
         # Numbered chapters first (01_...), then the appendix (appendix_...).
-        for path in sorted(chapters.glob("*.ipynb"), key=lambda p: (not p.name[:2].isdigit(), p.name)):
+        for path in sorted(
+            chapters.glob("*.ipynb"), key=lambda p: (not p.name[:2].isdigit(), p.name)
+        ):
             if f"chapters/{path.stem}" not in self.env.found_docs:
                 continue  # a chapter not yet in _toc.yml is not part of the book
             self.env.note_dependency(str(path))
             notebook = json.loads(path.read_text(encoding="utf-8"))
-            record = notebook.get("metadata", {}).get("cnnbook")
+            record = notebook.get("metadata", {}).get(RECORD_KEY)
             if record is None:
-                raise self.error(f"{path.name} has no provenance record: run `make full NB=chapters/{path.name}`.")
-            link = addnodes.pending_xref("", refdomain="std", reftype="doc", refexplicit=True,
-                                         reftarget=f"/chapters/{path.stem}")
-            link += nodes.inline(text=path.name[:2].lstrip("0") if path.name[:2].isdigit() else "A")
+                raise self.error(
+                    f"{path.name} has no provenance record: "
+                    f"run `make full NB=chapters/{path.name}`."
+                )
+            link = addnodes.pending_xref(
+                "",
+                refdomain="std",
+                reftype="doc",
+                refexplicit=True,
+                reftarget=f"/chapters/{path.stem}",
+            )
+            link += nodes.inline(
+                text=path.name[:2].lstrip("0") if path.name[:2].isdigit() else "A"
+            )
             versions = record.get("versions", {})
-            tensorflow = versions.get("tensorflow") or versions.get("tensorflow-cpu") or "?"
-            weights = record.get("pretrained_weights") or record.get("parameters", {}).get("WEIGHTS") or "none"
+            tensorflow = (
+                versions.get("tensorflow") or versions.get("tensorflow-cpu") or "?"
+            )
+            weights = (
+                record.get("pretrained_weights")
+                or record.get("parameters", {}).get("WEIGHTS")
+                or "none"
+            )
             changed = record.get("overrides") or {}
             profile = f"{record['profile']} profile" + (
-                ", except " + ", ".join(f"{k} = {v!r}" for k, v in changed.items()) if changed else "")
+                ", except " + ", ".join(f"{k} = {v!r}" for k, v in changed.items())
+                if changed
+                else ""
+            )
             cells = [
                 link,
-                nodes.Text(f"{record['started_utc'][:16].replace('T', ' ')}, {profile}"),
+                nodes.Text(
+                    f"{record['started_utc'][:16].replace('T', ' ')}, {profile}"
+                ),
                 nodes.Text(f"{record['run_seconds'] / 60:.1f}"),
                 nodes.Text(describe_hardware(record.get("hardware", {}))),
                 nodes.Text(f"{tensorflow} / {versions.get('keras', '?')}"),

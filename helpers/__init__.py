@@ -25,6 +25,9 @@ from helpers.plots import (
     plot_kernels,
     show_images,
 )
+
+# The full-run records hash this module's imports in this order: keep it.
+# isort: split
 from helpers.models import (
     build_fashion_convnet,
     load_or_train_fashion_convnet,
@@ -37,6 +40,7 @@ __all__ = [
     "FASHION_MNIST_CLASS_NAMES",
     "DataError",
     "TRANSFER_BASES",
+    "WEIGHT_FILES",
     "build_fashion_convnet",
     "describe_machine",
     "find_dogs_vs_cats_images",
@@ -62,7 +66,13 @@ __all__ = [
 ]
 
 # Chapter 5's and 6's names import Keras, which takes seconds: load them on first use.
-PRETRAINED_NAMES = {"TRANSFER_BASES", "load_mobilenet_base", "load_transfer_base", "load_vgg16_conv_base"}
+PRETRAINED_NAMES = {
+    "TRANSFER_BASES",
+    "WEIGHT_FILES",
+    "load_mobilenet_base",
+    "load_transfer_base",
+    "load_vgg16_conv_base",
+}
 
 
 def __getattr__(name):
@@ -81,8 +91,11 @@ def _show_data_errors_as_one_line() -> None:
         return
 
     def handler(shell, etype, value, tb, tb_offset=None):
-        # Still an error for the kernel (papermill and nbval see the cell fail), shown as one line.
-        shell._showtraceback(etype, value, shell.InteractiveTB.get_exception_only(etype, value))
+        # Still an error for the kernel (papermill and nbval see the cell fail),
+        # shown as one line.
+        shell._showtraceback(
+            etype, value, shell.InteractiveTB.get_exception_only(etype, value)
+        )
 
     ip.set_custom_exc((DataError,), handler)
 

@@ -20,23 +20,36 @@ DATA_ENV = "CNNBOOK_DATA"
 HOW_TO_GET_DATA = "see 'Get the data' in the README"
 
 FASHION_MNIST_CLASS_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 
 # sha256 of the official files (fashion-mnist/) and of the book's MNIST copy
 # (mnist/mnist.npz); see the datasets' MANIFEST.md.
 KNOWN_SHA256 = {
-    "fashion-mnist/train-images-idx3-ubyte.gz":
-        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-    "fashion-mnist/train-labels-idx1-ubyte.gz":
-        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-    "fashion-mnist/t10k-images-idx3-ubyte.gz":
-        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-    "fashion-mnist/t10k-labels-idx1-ubyte.gz":
-        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
-    "mnist/mnist.npz":
-        "88eaf78b3cf8a302b5c253212171853934f34bb083759fe893a3554a84c56f0a",
+    "fashion-mnist/train-images-idx3-ubyte.gz": (
+        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84"
+    ),
+    "fashion-mnist/train-labels-idx1-ubyte.gz": (
+        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845"
+    ),
+    "fashion-mnist/t10k-images-idx3-ubyte.gz": (
+        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073"
+    ),
+    "fashion-mnist/t10k-labels-idx1-ubyte.gz": (
+        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"
+    ),
+    "mnist/mnist.npz": (
+        "88eaf78b3cf8a302b5c253212171853934f34bb083759fe893a3554a84c56f0a"
+    ),
 }
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -93,9 +106,13 @@ def read_idx_gz(path: Path) -> np.ndarray:
     with gzip.open(path, "rb") as f:
         raw = f.read()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise DataError(f"{path} is not an unsigned-byte IDX file: replace it ({HOW_TO_GET_DATA}).")
+        raise DataError(
+            f"{path} is not an unsigned-byte IDX file: replace it ({HOW_TO_GET_DATA})."
+        )
     ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(
+        int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
+    )
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
@@ -104,7 +121,11 @@ def download_with_keras(loader, dataset: str) -> tuple[Split, Split]:
     try:
         return loader()
     except Exception as error:  # Keras raises a bare Exception when a download fails
-        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        reason = (
+            str(error).strip().splitlines()[-1]
+            if str(error).strip()
+            else type(error).__name__
+        )
         raise DataError(
             f"{dataset} is not on this machine and could not be downloaded ({reason}): "
             f"connect to the internet, or set {DATA_ENV} to a folder with a local copy "
@@ -122,10 +143,17 @@ def load_fashion_mnist() -> tuple[Split, Split]:
     if folder is None:
         import keras
 
-        return download_with_keras(keras.datasets.fashion_mnist.load_data, "Fashion-MNIST")
+        return download_with_keras(
+            keras.datasets.fashion_mnist.load_data, "Fashion-MNIST"
+        )
     arrays = [
         read_idx_gz(verified_local_file(folder, f"fashion-mnist/{name}-ubyte.gz"))
-        for name in ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")
+        for name in (
+            "train-images-idx3",
+            "train-labels-idx1",
+            "t10k-images-idx3",
+            "t10k-labels-idx1",
+        )
     ]
     return (arrays[0], arrays[1]), (arrays[2], arrays[3])
 

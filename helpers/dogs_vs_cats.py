@@ -17,7 +17,11 @@ from pathlib import Path
 from helpers.data import DATA_ENV, DataError, local_data_dir, sha256_of
 
 DOGS_VS_CATS_CLASS_NAMES = ("cat", "dog")  # label 0 and label 1: folders sort this way
-DOGS_VS_CATS_SPLITS = {"train": (0, 1000), "validation": (1000, 1500), "test": (1500, 2500)}
+DOGS_VS_CATS_SPLITS = {
+    "train": (0, 1000),
+    "validation": (1000, 1500),
+    "test": (1500, 2500),
+}
 
 KAGGLE_STEPS = (
     "accept the rules at https://www.kaggle.com/c/dogs-vs-cats/rules, run "
@@ -52,7 +56,10 @@ def find_dogs_vs_cats_images(source_dir: str | os.PathLike | None = None) -> Pat
 
 @dataclass
 class SubsetReport:
-    """What :func:`make_dogs_vs_cats_subset` did: image counts and the files it left out."""
+    """What :func:`make_dogs_vs_cats_subset` did.
+
+    It holds the image counts and the files it left out.
+    """
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file name, why)
@@ -61,14 +68,18 @@ class SubsetReport:
 
     def __str__(self) -> str:
         lines = [
-            f"{split:<11}" + "  ".join(f"{name}: {n:>4}" for name, n in per_class.items())
+            f"{split:<11}"
+            + "  ".join(f"{name}: {n:>4}" for name, n in per_class.items())
             for split, per_class in self.counts.items()
         ]
         lines.append(f"copied {self.copied} files (the others were already there)")
         lines += [f"skipped {name}: {why}" for name, why in self.skipped]
         if self.ignored:
-            lines.append(f"ignored {len(self.ignored)} files not named cat.N.jpg or dog.N.jpg: "
-                         + ", ".join(self.ignored[:10]) + (" ..." if len(self.ignored) > 10 else ""))
+            lines.append(
+                f"ignored {len(self.ignored)} files not named cat.N.jpg or dog.N.jpg: "
+                + ", ".join(self.ignored[:10])
+                + (" ..." if len(self.ignored) > 10 else "")
+            )
         return "\n".join(lines)
 
 
@@ -77,9 +88,15 @@ def decoding_problem(path: Path) -> str | None:
     import tensorflow as tf
 
     try:
-        tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
+        tf.io.decode_image(
+            tf.io.read_file(str(path)), channels=3, expand_animations=False
+        )
     except tf.errors.InvalidArgumentError as error:
-        reason = str(error.message).strip().splitlines()[0] if error.message else "undecodable"
+        reason = (
+            str(error.message).strip().splitlines()[0]
+            if error.message
+            else "undecodable"
+        )
         return f"not a decodable image ({reason})"
     return None
 
@@ -112,8 +129,10 @@ def make_dogs_vs_cats_subset(
     for split, (start, stop) in splits.items():
         for number in range(start, stop):
             if number in wanted:
-                raise ValueError(f"Image {number} is in both {wanted[number]!r} and {split!r}: "
-                                 f"the ranges in splits must not overlap.")
+                raise ValueError(
+                    f"Image {number} is in both {wanted[number]!r} and {split!r}: "
+                    f"the ranges in splits must not overlap."
+                )
             wanted[number] = split
     known_sha256 = read_sha256sums(source)
     present = set()
@@ -127,8 +146,9 @@ def make_dogs_vs_cats_subset(
         for name in DOGS_VS_CATS_CLASS_NAMES:
             (subset / split / name).mkdir(parents=True, exist_ok=True)
     expected = {split: dict.fromkeys(DOGS_VS_CATS_CLASS_NAMES, 0) for split in splits}
-    for name, (number, split) in ((n, item) for n in DOGS_VS_CATS_CLASS_NAMES
-                                  for item in sorted(wanted.items())):
+    for name, (number, split) in (
+        (n, item) for n in DOGS_VS_CATS_CLASS_NAMES for item in sorted(wanted.items())
+    ):
         file_name = f"{name}.{number}.jpg"
         if (name, number) not in present:
             report.skipped.append((file_name, "missing from the source folder"))
@@ -153,8 +173,9 @@ def make_dogs_vs_cats_subset(
             found = sum(1 for p in folder.iterdir() if p.is_file())
             if found != count:
                 raise DataError(
-                    f"{folder} holds {found} files instead of {count}: it has files this "
-                    f"step did not put there; delete {subset} and run the step again."
+                    f"{folder} holds {found} files instead of {count}: it has "
+                    f"files this step did not put there; delete {subset} and run "
+                    "the step again."
                 )
             report.counts[split][name] = found
     return report
@@ -166,13 +187,14 @@ def load_dogs_vs_cats_datasets(
     batch_size: int = 32,
     seed: int = 42,
 ) -> dict:
-    """Return {"train", "validation", "test"}: batched tf.data datasets of (images, labels).
+    """Return {"train", "validation", "test"}: batched tf.data datasets.
 
-    Images are float32 RGB at ``image_size`` (values 0-255), labels 0 (cat) or
-    1 (dog). Decoded images are cached in memory after the first pass and the
-    next batch is prepared while the model trains (``prefetch``). The training
-    set is cached image by image and reshuffled after the cache, so every epoch
-    sees new batches. Used by chapters 4 and 5.
+    Each dataset yields batches of (images, labels). Images are float32 RGB at
+    ``image_size`` (values 0-255), labels 0 (cat) or 1 (dog). Decoded images are
+    cached in memory after the first pass and the next batch is prepared while
+    the model trains (``prefetch``). The training set is cached image by image
+    and reshuffled after the cache, so every epoch sees new batches. Used by
+    chapters 4 and 5.
 
     tf.data's autotuner is switched off for these datasets. With it on,
     TensorFlow 2.21 ends every pass (each epoch's training and validation) by
@@ -189,8 +211,12 @@ def load_dogs_vs_cats_datasets(
     datasets = {}
     for split in ("train", "validation", "test"):
         images = keras.utils.image_dataset_from_directory(
-            Path(subset_dir) / split, image_size=image_size, batch_size=None,
-            shuffle=False, class_names=list(DOGS_VS_CATS_CLASS_NAMES), verbose=False,
+            Path(subset_dir) / split,
+            image_size=image_size,
+            batch_size=None,
+            shuffle=False,
+            class_names=list(DOGS_VS_CATS_CLASS_NAMES),
+            verbose=False,
         )
         if split == "train":
             count = int(images.cardinality())
@@ -214,8 +240,14 @@ def load_dogs_vs_cats_arrays(
     import numpy as np
 
     dataset = keras.utils.image_dataset_from_directory(
-        Path(subset_dir) / split, image_size=image_size, batch_size=256,
-        shuffle=False, class_names=list(DOGS_VS_CATS_CLASS_NAMES), verbose=False,
+        Path(subset_dir) / split,
+        image_size=image_size,
+        batch_size=256,
+        shuffle=False,
+        class_names=list(DOGS_VS_CATS_CLASS_NAMES),
+        verbose=False,
     )
     batches = list(dataset.as_numpy_iterator())
-    return np.concatenate([x for x, _ in batches]), np.concatenate([y for _, y in batches])
+    return np.concatenate([x for x, _ in batches]), np.concatenate(
+        [y for _, y in batches]
+    )

@@ -45,24 +45,43 @@ def use_fastest_precision() -> str:
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
-    capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability") if gpus else None
+    capability = (
+        tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+        if gpus
+        else None
+    )
     flags = set() if gpus else cpu_flags()
     if capability and capability >= (7, 0):
-        policy, why = "mixed_float16", f"the GPU has tensor cores (compute capability {capability[0]}.{capability[1]})"
+        policy, why = (
+            "mixed_float16",
+            "the GPU has tensor cores "
+            f"(compute capability {capability[0]}.{capability[1]})",
+        )
     elif {"amx_bf16", "amx_tile"} <= flags:
-        policy, why = "mixed_bfloat16", "the CPU has AMX units for bfloat16 matrix products"
+        policy, why = (
+            "mixed_bfloat16",
+            "the CPU has AMX units for bfloat16 matrix products",
+        )
     elif "avx512_bf16" in flags:
-        policy, why = "mixed_bfloat16", "the CPU has AVX-512 BF16 instructions for bfloat16 dot products"
+        policy, why = (
+            "mixed_bfloat16",
+            "the CPU has AVX-512 BF16 instructions for bfloat16 dot products",
+        )
     else:
         policy = "float32"
-        why = ("the GPU has no tensor cores" if gpus else
-               "the CPU has no bfloat16 instructions (AMX or AVX-512 BF16)")
+        why = (
+            "the GPU has no tensor cores"
+            if gpus
+            else "the CPU has no bfloat16 instructions (AMX or AVX-512 BF16)"
+        )
     keras.mixed_precision.set_global_policy(policy)
     return f"dtype policy {policy}: {why}"
 
 
 def use_precision(precision: str = "fastest") -> str:
-    """Set the dtype policy a chapter's PRECISION parameter names; return what was set and why.
+    """Set the dtype policy a chapter's PRECISION parameter names.
+
+    Return what was set and why.
 
     "fastest" leaves the choice to `use_fastest_precision`; a Keras policy name
     ("float32", "mixed_bfloat16", "mixed_float16") is set as given, e.g. to
@@ -77,5 +96,6 @@ def use_precision(precision: str = "fastest") -> str:
     except ValueError:
         raise ValueError(
             f"PRECISION={precision!r} is not a dtype policy: use 'fastest', 'float32', "
-            "'mixed_bfloat16' or 'mixed_float16'") from None
+            "'mixed_bfloat16' or 'mixed_float16'"
+        ) from None
     return f"dtype policy {precision}: set by the PRECISION parameter"

@@ -1,4 +1,7 @@
-"""Chapter 1's Fashion-MNIST convnet, for the chapters that build on it, and the cost of a model."""
+"""Chapter 1's Fashion-MNIST convnet and the cost of a model.
+
+The convnet is here for the chapters that build on it.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,9 @@ def build_fashion_convnet():
             keras.layers.Flatten(),
             keras.layers.Dense(100, activation="relu"),
             keras.layers.Dropout(0.4),
-            keras.layers.Dense(10, activation="softmax", dtype="float32"),  # float32 under mixed precision too
+            keras.layers.Dense(
+                10, activation="softmax", dtype="float32"
+            ),  # float32 under mixed precision too
         ],
         name="fashion_convnet",
     )
@@ -36,7 +41,10 @@ def train_fashion_convnet(
     seed: int = 42,
     steps_per_execution: int = 32,
 ):
-    """Train chapter 1's convnet as chapter 1 does; return it (best epoch's weights) and its number of training images.
+    """Train chapter 1's convnet as chapter 1 does.
+
+    Return the model (with its best epoch's weights) and its number of training
+    images.
 
     Adam, batch 32, early stopping with patience 2 on the validation loss, 20%
     of the training images held out with ``random_state=42``; the best epoch is
@@ -53,12 +61,23 @@ def train_fashion_convnet(
     (images, labels), _ = load_fashion_mnist()
     images = (images[:train_size] / 255.0).astype("float32")[..., np.newaxis]
     labels = labels[:train_size]
-    x_train, x_val, y_train, y_val = train_test_split(images, labels, test_size=0.2, random_state=42)
+    x_train, x_val, y_train, y_val = train_test_split(
+        images, labels, test_size=0.2, random_state=42
+    )
     model = build_fashion_convnet()
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  steps_per_execution=steps_per_execution)
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+    )
     model.fit(
-        x_train, y_train, epochs=epochs, batch_size=32, validation_data=(x_val, y_val), verbose=0,
+        x_train,
+        y_train,
+        epochs=epochs,
+        batch_size=32,
+        validation_data=(x_val, y_val),
+        verbose=0,
         callbacks=[
             keras.callbacks.ModelCheckpoint(save_path, save_best_only=True),
             keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True),
@@ -84,13 +103,23 @@ def load_or_train_fashion_convnet(
 
     checkpoint = Path(checkpoint)
     if checkpoint.is_file():
-        return keras.models.load_model(checkpoint), f"loaded chapter 1's model from {checkpoint.name}"
-    model, training_images = train_fashion_convnet(fallback_path, epochs, train_size, seed)
-    return model, f"no checkpoint at {checkpoint}: trained the model here on {training_images:,} images"
+        return keras.models.load_model(
+            checkpoint
+        ), f"loaded chapter 1's model from {checkpoint.name}"
+    model, training_images = train_fashion_convnet(
+        fallback_path, epochs, train_size, seed
+    )
+    return (
+        model,
+        f"no checkpoint at {checkpoint}: "
+        f"trained the model here on {training_images:,} images",
+    )
 
 
 def multiply_adds_per_image(model) -> int:
-    """Return the multiply-adds one image costs in the model's convolutions and dense layers.
+    """Return the multiply-adds one image costs in the model.
+
+    Only the convolutions and dense layers count.
 
     Each output position of a ``Conv2D``, ``DepthwiseConv2D``, ``SeparableConv2D``
     or ``Dense`` layer multiplies its inputs by every weight of the kernel once,
@@ -108,7 +137,9 @@ def multiply_adds_per_image(model) -> int:
             total += multiply_adds_per_image(layer)
             continue
         if isinstance(layer, layers.SeparableConv2D):
-            kernel_size = math.prod(layer.depthwise_kernel.shape) + math.prod(layer.pointwise_kernel.shape)
+            kernel_size = math.prod(layer.depthwise_kernel.shape) + math.prod(
+                layer.pointwise_kernel.shape
+            )
         elif isinstance(layer, layers.DepthwiseConv2D):
             kernel_size = math.prod(layer.kernel.shape)
         elif isinstance(layer, (layers.Conv2D, layers.Dense)):

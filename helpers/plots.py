@@ -19,7 +19,9 @@ def plot_history(
     e.g. the epoch a checkpoint kept. Used by chapters 1, 3, 4 and 5.
     """
     curves: Mapping[str, Sequence[float]] = getattr(history, "history", history)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False
+    )
     for ax, metric in zip(axes[0], metrics):
         if metric not in curves:
             raise KeyError(f"history has no {metric!r}; it has {sorted(curves)}")
@@ -28,7 +30,9 @@ def plot_history(
         if f"val_{metric}" in curves:
             ax.plot(epochs, curves[f"val_{metric}"], "s-", label=f"validation {metric}")
         if mark_epoch is not None:
-            ax.axvline(mark_epoch, color="gray", linestyle="--", label=f"epoch {mark_epoch}")
+            ax.axvline(
+                mark_epoch, color="gray", linestyle="--", label=f"epoch {mark_epoch}"
+            )
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.set_xticks(epochs if len(epochs) <= 20 else epochs[:: len(epochs) // 10 + 1])
@@ -54,7 +58,9 @@ def show_images(
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
@@ -78,12 +84,20 @@ def plot_class_probabilities(
     """
     probabilities = np.asarray(probabilities, dtype=float)
     if len(probabilities) != len(class_names):
-        raise ValueError(f"{len(probabilities)} probabilities for {len(class_names)} class names")
+        raise ValueError(
+            f"{len(probabilities)} probabilities for {len(class_names)} class names"
+        )
     predicted = int(np.argmax(probabilities))
-    colours = ["tab:blue" if i == predicted else "lightgray" for i in range(len(class_names))]
+    colours = [
+        "tab:blue" if i == predicted else "lightgray" for i in range(len(class_names))
+    ]
     fig, ax = plt.subplots(figsize=(6, 3.5))
     bars = ax.barh(np.arange(len(class_names)), probabilities, color=colours)
-    ax.bar_label(bars, labels=[f"{p:.3f}" if p >= 0.001 else "" for p in probabilities], padding=3)
+    ax.bar_label(
+        bars,
+        labels=[f"{p:.3f}" if p >= 0.001 else "" for p in probabilities],
+        padding=3,
+    )
     ax.set_yticks(np.arange(len(class_names)), labels=class_names)
     ax.invert_yaxis()
     ax.set_xlim(0, 1.15)  # room for the labels
@@ -110,8 +124,13 @@ def plot_confusion_matrix(
 
     fig, ax = plt.subplots(figsize=(7.5, 6.5))
     ConfusionMatrixDisplay.from_predictions(
-        y_true, y_pred, labels=list(range(len(class_names))), display_labels=class_names,
-        ax=ax, colorbar=False, xticks_rotation=45,
+        y_true,
+        y_pred,
+        labels=list(range(len(class_names))),
+        display_labels=class_names,
+        ax=ax,
+        colorbar=False,
+        xticks_rotation=45,
     )
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
@@ -119,7 +138,9 @@ def plot_confusion_matrix(
     return fig
 
 
-def plot_kernels(kernels: np.ndarray, ncols: int = 16, limit: float | None = None, title: str = "") -> Figure:
+def plot_kernels(
+    kernels: np.ndarray, ncols: int = 16, limit: float | None = None, title: str = ""
+) -> Figure:
     """Return a grid of a conv layer's 2-D kernels, on one shared colour scale.
 
     ``kernels`` has Keras's shape (height, width, 1, filters), e.g. (3, 3, 1, 32).
@@ -129,15 +150,22 @@ def plot_kernels(kernels: np.ndarray, ncols: int = 16, limit: float | None = Non
     """
     kernels = np.asarray(kernels)
     if kernels.ndim != 4 or kernels.shape[2] != 1:
-        raise ValueError(f"expected kernels of shape (height, width, 1, filters), got {kernels.shape}")
+        raise ValueError(
+            "expected kernels of shape (height, width, 1, filters), "
+            f"got {kernels.shape}"
+        )
     n = kernels.shape[-1]
     limit = float(np.abs(kernels).max()) if limit is None else limit
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(0.8 * ncols, 0.8 * nrows + 0.5), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(0.8 * ncols, 0.8 * nrows + 0.5), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            image = ax.imshow(kernels[:, :, 0, i], cmap="RdBu_r", vmin=-limit, vmax=limit)
+            image = ax.imshow(
+                kernels[:, :, 0, i], cmap="RdBu_r", vmin=-limit, vmax=limit
+            )
     fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, pad=0.01)
     if title:
         fig.suptitle(title)
@@ -156,15 +184,25 @@ def plot_feature_maps(maps: np.ndarray, ncols: int = 16, title: str = "") -> Fig
     if maps.ndim == 4 and maps.shape[0] == 1:
         maps = maps[0]
     if maps.ndim != 3:
-        raise ValueError(f"expected (height, width, channels) or (1, height, width, channels), got {maps.shape}")
+        raise ValueError(
+            "expected (height, width, channels) or (1, height, width, channels), "
+            f"got {maps.shape}"
+        )
     n = maps.shape[-1]
     top = max(float(maps.max()), 1e-12)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(0.8 * ncols, 0.8 * nrows + 0.5), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(0.8 * ncols, 0.8 * nrows + 0.5), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            ax.imshow(maps[:, :, i], cmap="viridis", vmin=min(0.0, float(maps.min())), vmax=top)
+            ax.imshow(
+                maps[:, :, i],
+                cmap="viridis",
+                vmin=min(0.0, float(maps.min())),
+                vmax=top,
+            )
     if title:
         fig.suptitle(title)
     return fig
@@ -197,7 +235,9 @@ def plot_heatmap_overlays(
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.2), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows * 1.2), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
@@ -205,8 +245,15 @@ def plot_heatmap_overlays(
         height, width = images[i].shape[:2]
         heatmap = np.asarray(heatmaps[i], dtype="float32")
         ax.imshow(np.clip(images[i], 0, 1))
-        ax.imshow(heatmap, cmap="jet", alpha=alpha, vmin=0, vmax=max(float(heatmap.max()), 1e-12),
-                  extent=(0, width, height, 0), interpolation="bilinear" if smooth else "nearest")
+        ax.imshow(
+            heatmap,
+            cmap="jet",
+            alpha=alpha,
+            vmin=0,
+            vmax=max(float(heatmap.max()), 1e-12),
+            extent=(0, width, height, 0),
+            interpolation="bilinear" if smooth else "nearest",
+        )
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
     if title:

@@ -18,11 +18,18 @@ import keras
 from helpers.data import DataError, local_data_dir
 
 VGG16_NO_TOP = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-MOBILENET_NO_TOP = "mobilenet_2_5_224_tf_no_top.h5"  # MobileNet v1, alpha 0.25, 224 x 224
-# (hash algorithm, digest, bytes): Keras's own md5 for VGG16, the file's sha256 for MobileNet.
+MOBILENET_NO_TOP = (
+    "mobilenet_2_5_224_tf_no_top.h5"  # MobileNet v1, alpha 0.25, 224 x 224
+)
+# (hash algorithm, digest, bytes): Keras's own md5 for VGG16, the file's sha256
+# for MobileNet.
 WEIGHT_FILES = {
     VGG16_NO_TOP: ("md5", "6d6bbae143d832006294945121d1f1fc", 58_889_256),
-    MOBILENET_NO_TOP: ("sha256", "dbdb03ee2a22fd895301636cd328b234bb3a9952358f436d82f46b81e0d5b0bf", 2_108_140),
+    MOBILENET_NO_TOP: (
+        "sha256",
+        "dbdb03ee2a22fd895301636cd328b234bb3a9952358f436d82f46b81e0d5b0bf",
+        2_108_140,
+    ),
 }
 
 
@@ -48,8 +55,10 @@ def stage_local_weights(file_name: str) -> Path | None:
     algorithm, digest, _ = WEIGHT_FILES[file_name]
     actual = hashlib.new(algorithm, source.read_bytes()).hexdigest()
     if actual != digest:
-        raise DataError(f"{source} is damaged or not the Keras file ({algorithm} {actual[:12]}... "
-                        f"instead of {digest[:12]}...): replace it with a fresh copy.")
+        raise DataError(
+            f"{source} is damaged or not the Keras file ({algorithm} {actual[:12]}... "
+            f"instead of {digest[:12]}...): replace it with a fresh copy."
+        )
     cached.parent.mkdir(parents=True, exist_ok=True)
     partial = cached.with_suffix(".partial")
     shutil.copyfile(source, partial)
@@ -74,39 +83,60 @@ def load_imagenet_base(application, file_name: str, weights, **kwargs) -> keras.
             raise
         size = WEIGHT_FILES[file_name][2]
         raise DataError(
-            f"The ImageNet weights of {application.__name__} ({file_name}, {size:,} bytes) are not on "
-            f"this machine and could not be downloaded: connect to the internet, or put the file in "
-            f"$CNNBOOK_DATA/keras-weights/ or {keras_cache_dir()}/; to run without them, set WEIGHTS = None."
+            f"The ImageNet weights of {application.__name__} ({file_name}, "
+            f"{size:,} bytes) are not on this machine and could not be downloaded: "
+            "connect to the internet, or put the file in "
+            f"$CNNBOOK_DATA/keras-weights/ or {keras_cache_dir()}/; to run without "
+            "them, set WEIGHTS = None."
         ) from None
 
 
 def load_vgg16_conv_base(weights="imagenet", input_shape=(180, 180, 3)) -> keras.Model:
     """Return VGG16's convolutional base (14,714,688 parameters). Used by chapter 5."""
-    return load_imagenet_base(keras.applications.VGG16, VGG16_NO_TOP, weights, input_shape=input_shape)
+    return load_imagenet_base(
+        keras.applications.VGG16, VGG16_NO_TOP, weights, input_shape=input_shape
+    )
 
 
 def load_mobilenet_base(weights="imagenet", input_shape=(224, 224, 3)) -> keras.Model:
-    """Return MobileNet v1's convolutional base at alpha 0.25 (218,544 parameters). Used by chapter 5."""
-    return load_imagenet_base(keras.applications.MobileNet, MOBILENET_NO_TOP, weights,
-                              input_shape=input_shape, alpha=0.25)
+    """Return MobileNet v1's convolutional base at alpha 0.25 (218,544 parameters).
+
+    Used by chapter 5.
+    """
+    return load_imagenet_base(
+        keras.applications.MobileNet,
+        MOBILENET_NO_TOP,
+        weights,
+        input_shape=input_shape,
+        alpha=0.25,
+    )
 
 
-# The bases chapter 5 can teach with: their names in words and the image size each expects.
+# The bases chapter 5 can teach with: their names in words and the image size
+# each expects.
 TRANSFER_BASES = {
     "vgg16": ("VGG16", (180, 180)),  # the published experiment's size
-    "mobilenet": ("MobileNet v1 (alpha 0.25)", (224, 224)),  # the size its ImageNet file was trained at
+    "mobilenet": (
+        "MobileNet v1 at width 0.25",
+        (224, 224),
+    ),  # the size its ImageNet file was trained at
 }
 
 
 def load_transfer_base(base: str = "auto") -> tuple[str, keras.Model, str]:
-    """Return ``(name, convolutional base with ImageNet weights, one sentence saying which and why)``.
+    """Return ``(name, base, why)``: a convolutional base with ImageNet weights.
+
+    ``why`` is one sentence saying which base this is and why.
 
     ``base`` is "vgg16", "mobilenet" or "auto": VGG16 when its ImageNet weights
     can be had (Keras cache, ``$CNNBOOK_DATA`` or a download), MobileNet v1
     (alpha 0.25) otherwise. Used by chapters 5 and 6.
     """
     if base not in {"auto", *TRANSFER_BASES}:
-        raise ValueError(f"BASE = {base!r} is not a base this chapter knows: use \"vgg16\", \"mobilenet\" or \"auto\".")
+        raise ValueError(
+            f"BASE = {base!r} is not a base this chapter knows: "
+            'use "vgg16", "mobilenet" or "auto".'
+        )
     loaders = {"vgg16": load_vgg16_conv_base, "mobilenet": load_mobilenet_base}
     chosen = "vgg16" if base == "auto" else base
     words, size = TRANSFER_BASES[chosen]
@@ -117,16 +147,31 @@ def load_transfer_base(base: str = "auto") -> tuple[str, keras.Model, str]:
             raise  # a damaged file: its own sentence says which and what to do
         if base == "auto":
             words, size = TRANSFER_BASES["mobilenet"]
-            return "mobilenet", load_mobilenet_base("imagenet", (*size, 3)), (
-                f"VGG16's ImageNet weights are not on this machine and could not be downloaded, so this "
-                f"run uses {words}, whose ImageNet weights are here (BASE = 'auto')."
+            return (
+                "mobilenet",
+                load_mobilenet_base("imagenet", (*size, 3)),
+                (
+                    "VGG16's ImageNet weights are not on this machine and could not "
+                    f"be downloaded, so this run uses {words}, whose ImageNet weights "
+                    "are here (BASE = 'auto')."
+                ),
             )
         other = "mobilenet" if base == "vgg16" else "vgg16"
         raise DataError(
-            f"The ImageNet weights of {words} are not on this machine and could not be downloaded: connect "
-            f"to the internet, put the file in $CNNBOOK_DATA/keras-weights/ or {keras_cache_dir()}/, or set "
-            f"BASE = \"auto\" or {other!r}."
+            f"The ImageNet weights of {words} are not on this machine and could not "
+            "be downloaded: connect to the internet, put the file in "
+            f"$CNNBOOK_DATA/keras-weights/ or {keras_cache_dir()}/, or set "
+            f'BASE = "auto" or {other!r}.'
         ) from None
     if base == "auto":
-        return "vgg16", model, "VGG16's ImageNet weights are here, so this run repeats the published experiment (BASE = 'auto')."
-    return base, model, f"This run uses {words} with its ImageNet weights (BASE = {base!r})."
+        return (
+            "vgg16",
+            model,
+            "VGG16's ImageNet weights are here, so this run repeats the published "
+            "experiment (BASE = 'auto').",
+        )
+    return (
+        base,
+        model,
+        f"This run uses {words} with its ImageNet weights (BASE = {base!r}).",
+    )

@@ -25,16 +25,17 @@ from pathlib import Path
 
 
 def time_in_turns(runs: dict, images: int, repeats: int = 3) -> dict:
-    """Time several ways of doing the same work, side by side; return each way's images per second.
+    """Time several ways of doing the same work, side by side.
 
-    ``runs`` maps a way's name to a function that does the work on ``images``
-    images. Each is called once untimed (tracing, caches), then ``repeats``
-    rounds call each in turn, so that a slow spell of the machine falls on
-    every way alike rather than on one of them. A way's speed is the mean
-    over its timed calls (all their images over all their seconds): a pause
-    that comes with a way, such as the wait for tf.data's autotuner at the
-    end of a pass (see ``load_dogs_vs_cats_datasets``), counts as often as
-    it happens, as it does in a chapter's run.
+    Return each way's images per second. ``runs`` maps a way's name to a
+    function that does the work on ``images`` images. Each is called once
+    untimed (tracing, caches), then ``repeats`` rounds call each in turn, so
+    that a slow spell of the machine falls on every way alike rather than on one
+    of them. A way's speed is the mean over its timed calls (all their images
+    over all their seconds): a pause that comes with a way, such as the wait for
+    tf.data's autotuner at the end of a pass (see
+    ``load_dogs_vs_cats_datasets``), counts as often as it happens, as it does
+    in a chapter's run.
     """
     for run in runs.values():
         run()
@@ -49,7 +50,10 @@ def time_in_turns(runs: dict, images: int, repeats: int = 3) -> dict:
 
 @contextmanager
 def dtype_policy(name: str):
-    """``with dtype_policy("mixed_bfloat16"):`` builds models under that policy, then restores the old one."""
+    """``with dtype_policy("mixed_bfloat16"):`` builds models under that policy.
+
+    On leaving, it restores the old policy.
+    """
     import keras
 
     previous = keras.mixed_precision.global_policy().name
@@ -60,14 +64,28 @@ def dtype_policy(name: str):
         keras.mixed_precision.set_global_policy(previous)
 
 
-def fashion_training_run(x, y, steps_per_execution: int = 1, policy: str = "float32", jit_compile: bool = False):
-    """Chapter 1's convnet, compiled as given; return a function that trains it one epoch on ``x``, ``y`` (batch 32)."""
+def fashion_training_run(
+    x,
+    y,
+    steps_per_execution: int = 1,
+    policy: str = "float32",
+    jit_compile: bool = False,
+):
+    """Chapter 1's convnet, compiled as given.
+
+    Return a function that trains it one epoch on ``x``, ``y`` (batch 32).
+    """
     from helpers.models import build_fashion_convnet
 
     with dtype_policy(policy):
         model = build_fashion_convnet()
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  steps_per_execution=steps_per_execution, jit_compile=jit_compile)
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+        jit_compile=jit_compile,
+    )
     return lambda: model.fit(x, y, batch_size=32, epochs=1, verbose=0)
 
 
@@ -88,35 +106,59 @@ def dogs_vs_cats_convnet():
 
 
 def dogs_epoch_run(subset: Path, cached: bool, policy: str = "float32"):
-    """Chapter 4's training; return a function that runs one epoch: a pass over ``subset/train``, then over ``validation``.
+    """Chapter 4's training; return a function that runs one epoch.
 
-    Cached: the book's ``load_dogs_vs_cats_datasets``. Plain:
+    One epoch is a pass over ``subset/train``, then over ``validation``. Cached:
+    the book's ``load_dogs_vs_cats_datasets``. Plain:
     ``image_dataset_from_directory`` as the reference code calls it.
     """
     import keras
 
-    from helpers.dogs_vs_cats import DOGS_VS_CATS_CLASS_NAMES, load_dogs_vs_cats_datasets
+    from helpers.dogs_vs_cats import (
+        DOGS_VS_CATS_CLASS_NAMES,
+        load_dogs_vs_cats_datasets,
+    )
 
     if cached:
         datasets = load_dogs_vs_cats_datasets(subset, (180, 180), 32)
     else:
-        datasets = {split: keras.utils.image_dataset_from_directory(
-            Path(subset) / split, image_size=(180, 180), batch_size=32, verbose=False,
-            class_names=list(DOGS_VS_CATS_CLASS_NAMES)) for split in ("train", "validation")}
+        datasets = {
+            split: keras.utils.image_dataset_from_directory(
+                Path(subset) / split,
+                image_size=(180, 180),
+                batch_size=32,
+                verbose=False,
+                class_names=list(DOGS_VS_CATS_CLASS_NAMES),
+            )
+            for split in ("train", "validation")
+        }
     with dtype_policy(policy):
         model = dogs_vs_cats_convnet()
     model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
-    # The datasets shuffle themselves; shuffle=False only spares Keras's warning that it ignores its own shuffle.
-    return lambda: model.fit(datasets["train"], validation_data=datasets["validation"], epochs=1, verbose=0,
-                             shuffle=False)
+    # The datasets shuffle themselves; shuffle=False only spares Keras's warning
+    # that it ignores its own shuffle.
+    return lambda: model.fit(
+        datasets["train"],
+        validation_data=datasets["validation"],
+        epochs=1,
+        verbose=0,
+        shuffle=False,
+    )
 
 
-def vgg16_extraction_run(subset: Path, images: int, one_pass: bool, policy: str = "float32", batch_size: int = 128):
-    """Chapter 5: return a function that runs VGG16's base over the first ``images`` training images (a multiple of 32).
+def vgg16_extraction_run(
+    subset: Path,
+    images: int,
+    one_pass: bool,
+    policy: str = "float32",
+    batch_size: int = 128,
+):
+    """Chapter 5: return a function that runs VGG16's base over training images.
 
-    The plain way loops over a directory dataset and calls ``predict`` per batch
-    of 32; the one-pass way loads the images as one array (as chapter 5 does)
-    and calls ``predict`` once with ``batch_size``.
+    It runs over the first ``images`` training images (a multiple of 32). The
+    plain way loops over a directory dataset and calls ``predict`` per batch of
+    32; the one-pass way loads the images as one array (as chapter 5 does) and
+    calls ``predict`` once with ``batch_size``.
     """
     import keras
     import numpy as np
@@ -128,16 +170,27 @@ def vgg16_extraction_run(subset: Path, images: int, one_pass: bool, policy: str 
         base = load_vgg16_conv_base(None)
     preprocess = keras.applications.vgg16.preprocess_input
     if one_pass:
-        def run():
-            arrays, _ = load_dogs_vs_cats_arrays(subset, "train")
-            return base.predict(preprocess(arrays[:images].copy()), batch_size=batch_size, verbose=0).astype("float32")
-    else:
-        dataset = keras.utils.image_dataset_from_directory(
-            Path(subset) / "train", image_size=(180, 180), batch_size=32, shuffle=False, verbose=False,
-            class_names=list(DOGS_VS_CATS_CLASS_NAMES)).take(images // 32)
 
         def run():
-            return np.concatenate([base.predict(preprocess(x), verbose=0) for x, _ in dataset])
+            arrays, _ = load_dogs_vs_cats_arrays(subset, "train")
+            return base.predict(
+                preprocess(arrays[:images].copy()), batch_size=batch_size, verbose=0
+            ).astype("float32")
+    else:
+        dataset = keras.utils.image_dataset_from_directory(
+            Path(subset) / "train",
+            image_size=(180, 180),
+            batch_size=32,
+            shuffle=False,
+            verbose=False,
+            class_names=list(DOGS_VS_CATS_CLASS_NAMES),
+        ).take(images // 32)
+
+        def run():
+            return np.concatenate(
+                [base.predict(preprocess(x), verbose=0) for x, _ in dataset]
+            )
+
     return run
 
 
@@ -146,15 +199,20 @@ def count_jpegs(folder: Path) -> int:
     return len(list(Path(folder).glob("*/*.jpg")))
 
 
-def compare_speeds(subset: Path, fashion_images: int = 9_600, vgg16_images: int = 96,
-                   repeats: int = 5, progress=print) -> list[dict]:
-    """Measure every workload the plain way, with each lever, and the book's way; return one dict per row.
+def compare_speeds(
+    subset: Path,
+    fashion_images: int = 9_600,
+    vgg16_images: int = 96,
+    repeats: int = 5,
+    progress=print,
+) -> list[dict]:
+    """Measure every workload the plain way, with each lever, and the book's way.
 
-    ``subset`` is a dogs-vs-cats subset folder (train/ and validation/, each
-    with cat/ and dog/) with at least ``vgg16_images`` training images. Each row has the workload, the way,
-    whether it is how the book runs (``book``), images per second and the
-    ratio to the plain way. The book's dtype policy is what
-    ``use_fastest_precision`` picks here.
+    Return one dict per row. ``subset`` is a dogs-vs-cats subset folder (train/
+    and validation/, each with cat/ and dog/) with at least ``vgg16_images``
+    training images. Each row has the workload, the way, whether it is how the
+    book runs (``book``), images per second and the ratio to the plain way. The
+    book's dtype policy is what ``use_fastest_precision`` picks here.
     """
     import keras
 
@@ -167,27 +225,62 @@ def compare_speeds(subset: Path, fashion_images: int = 9_600, vgg16_images: int 
     (x, y), _ = load_fashion_mnist()
     x, y = (x[:fashion_images] / 255.0).astype("float32")[..., None], y[:fashion_images]
     workloads = {
-        "chapter 1: convnet training": (len(x), {
-            "plain: float32, 1 step per call": fashion_training_run(x, y),
-            "32 steps per call": fashion_training_run(x, y, 32),
-            "XLA (jit_compile=True), 32 steps per call": fashion_training_run(x, y, 32, jit_compile=True),
-            f"book: 32 steps per call, {fastest}": fashion_training_run(x, y, 32, fastest)}),
-        "chapter 4: epoch from JPEGs": (count_jpegs(Path(subset) / "train") + count_jpegs(Path(subset) / "validation"), {
-            "plain: decoded again every epoch, float32": dogs_epoch_run(subset, cached=False),
-            "cached, no autotuner, float32": dogs_epoch_run(subset, cached=True),
-            f"book: cached, no autotuner, {fastest}": dogs_epoch_run(subset, cached=True, policy=fastest)}),
-        "chapter 5: VGG16 feature extraction": (vgg16_images, {
-            "plain: predict per batch of 32, float32": vgg16_extraction_run(subset, vgg16_images, one_pass=False),
-            "one predict, batch 128, float32": vgg16_extraction_run(subset, vgg16_images, one_pass=True),
-            f"book: one predict, batch 128, {fastest}":
-                vgg16_extraction_run(subset, vgg16_images, one_pass=True, policy=fastest)}),
+        "chapter 1: convnet training": (
+            len(x),
+            {
+                "plain: float32, 1 step per call": fashion_training_run(x, y),
+                "32 steps per call": fashion_training_run(x, y, 32),
+                "XLA (jit_compile=True), 32 steps per call": fashion_training_run(
+                    x, y, 32, jit_compile=True
+                ),
+                f"book: 32 steps per call, {fastest}": fashion_training_run(
+                    x, y, 32, fastest
+                ),
+            },
+        ),
+        "chapter 4: epoch from JPEGs": (
+            count_jpegs(Path(subset) / "train")
+            + count_jpegs(Path(subset) / "validation"),
+            {
+                "plain: decoded again every epoch, float32": dogs_epoch_run(
+                    subset, cached=False
+                ),
+                "cached, no autotuner, float32": dogs_epoch_run(subset, cached=True),
+                f"book: cached, no autotuner, {fastest}": dogs_epoch_run(
+                    subset, cached=True, policy=fastest
+                ),
+            },
+        ),
+        "chapter 5: VGG16 feature extraction": (
+            vgg16_images,
+            {
+                "plain: predict per batch of 32, float32": vgg16_extraction_run(
+                    subset, vgg16_images, one_pass=False
+                ),
+                "one predict, batch 128, float32": vgg16_extraction_run(
+                    subset, vgg16_images, one_pass=True
+                ),
+                f"book: one predict, batch 128, {fastest}": vgg16_extraction_run(
+                    subset, vgg16_images, one_pass=True, policy=fastest
+                ),
+            },
+        ),
     }
     rows: list[dict] = []
     for workload, (images, runs) in workloads.items():
         speeds = time_in_turns(runs, images, repeats)
         plain = next(iter(speeds.values()))
         for way, speed in speeds.items():
-            rows.append({"workload": workload, "way": way, "book": way.startswith("book"),
-                         "images_per_second": speed, "ratio_to_plain": speed / plain})
-            progress(f"{workload:<37} {way:<47} {speed:8.1f} images/s {speed / plain:5.2f}x")
+            rows.append(
+                {
+                    "workload": workload,
+                    "way": way,
+                    "book": way.startswith("book"),
+                    "images_per_second": speed,
+                    "ratio_to_plain": speed / plain,
+                }
+            )
+            progress(
+                f"{workload:<37} {way:<47} {speed:8.1f} images/s {speed / plain:5.2f}x"
+            )
     return rows

@@ -8,7 +8,9 @@ import pytest
 from bs4 import BeautifulSoup
 from myst_nb.core.variables import format_plain_text
 
-from notebook_runs import BOOK, chapter_notebooks
+from publish.provenance import BOOK, chapter_notebooks
+
+pytestmark = pytest.mark.book
 
 
 def glued_plain_text(notebook: Path) -> dict[str, str]:
@@ -31,10 +33,18 @@ def page(site: Path, notebook: Path) -> BeautifulSoup:
 def test_index_leads_to_the_intro(site):
     assert (site / "index.html").is_file()
     intro = BeautifulSoup((site / "chapters" / "intro.html").read_text(), "html.parser")
-    assert intro.find("h1").get_text().startswith("Image classification with convolutional networks")
-    assert "{glue" not in intro.get_text(), "a chapter time on the intro page was not filled in"
+    assert (
+        intro.find("h1")
+        .get_text()
+        .startswith("Image classification with convolutional networks")
+    )
+    assert "{glue" not in intro.get_text(), (
+        "a chapter time on the intro page was not filled in"
+    )
     for notebook in chapter_notebooks():
-        assert intro.find("a", href=notebook.with_suffix(".html").name), f"intro does not link {notebook.stem}"
+        assert intro.find("a", href=notebook.with_suffix(".html").name), (
+            f"intro does not link {notebook.stem}"
+        )
 
 
 @pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
@@ -44,16 +54,21 @@ def test_chapter_page_has_all_its_figures(site, notebook):
     figures = sum(
         "image/png" in output.get("data", {})
         for cell in nbformat.read(notebook, as_version=4).cells
-        if "remove-cell" not in cell.metadata.get("tags", []) and "remove-output" not in cell.metadata.get("tags", [])
+        if "remove-cell" not in cell.metadata.get("tags", [])
+        and "remove-output" not in cell.metadata.get("tags", [])
         for output in cell.get("outputs", [])
     )
-    if notebook.name != "appendix_speed_on_a_cpu.ipynb":  # the speed appendix shows tables only
+    if (
+        notebook.name != "appendix_speed_on_a_cpu.ipynb"
+    ):  # the speed appendix shows tables only
         assert figures, f"{notebook.stem} has no figure outputs: was it run?"
     assert len(images) >= figures, f"{len(images)} <img> for {figures} figures"
     html_dir = site / notebook.relative_to(BOOK).parent
     for src in images:
         if not src.startswith("data:"):
-            assert (html_dir / src).resolve().is_file(), f"{notebook.stem}: missing image {src}"
+            assert (html_dir / src).resolve().is_file(), (
+                f"{notebook.stem}: missing image {src}"
+            )
 
 
 GLUE_ROLE = re.compile(r"\{glue:text\}`([^`]+)`")
@@ -61,11 +76,16 @@ GLUE_ROLE = re.compile(r"\{glue:text\}`([^`]+)`")
 
 @pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
 def test_glued_numbers_appear_in_the_page(site, notebook):
-    """Every {glue:text} role of the chapter shows its run's value, formatted as asked."""
+    """Every {glue:text} role of the chapter shows its run's value.
+
+    The value is formatted as the role asks.
+    """
     text = " ".join(page(site, notebook).get_text().split())
     assert "{glue" not in text, "a glue role was not replaced by its value"
     roles = [
-        role for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "markdown"
+        role
+        for cell in nbformat.read(notebook, as_version=4).cells
+        if cell.cell_type == "markdown"
         for role in GLUE_ROLE.findall(cell.source)
     ]
     assert roles, f"{notebook.name} quotes no glued value"
@@ -76,7 +96,10 @@ def test_glued_numbers_appear_in_the_page(site, notebook):
             source = notebook.parent / other
         glued = glued_plain_text(source)
         key, _, spec = role.partition(":")
-        assert key in glued, f"{notebook.name} quotes {key!r}, which the run of {source.name} did not glue"
+        assert key in glued, (
+            f"{notebook.name} quotes {key!r}, "
+            f"which the run of {source.name} did not glue"
+        )
         shown = format_plain_text(glued[key], spec)  # as myst-nb formats it
         assert shown in text, f"{key} should appear as {shown!r}"
 
@@ -98,6 +121,7 @@ CROSS_GLUE = re.compile(r"\{glue:text\}`([^`:]+\.ipynb)::([^`:]+):([^`]*)`")
 def expected_cell_text(markdown_cell: str) -> str:
     """The text a results-table cell must show: each cross-document glue role
     replaced by that notebook's glued value, formatted as myst-nb does."""
+
     def value(match):
         notebook, key, spec = match.groups()
         glued = glued_plain_text(BOOK / "chapters" / notebook)
@@ -110,29 +134,51 @@ def expected_cell_text(markdown_cell: str) -> str:
 
 
 def test_results_page_numbers_equal_the_glued_values(site):
-    """Row by row, the results table shows exactly the values the committed notebooks glued."""
+    """Row by row, the results table shows exactly the values the notebooks glued.
+
+    The notebooks are the committed ones.
+    """
     source = (BOOK / "chapters" / "results.md").read_text()
-    rows = [TABLE_ROW.match(line.strip())[1] for line in source.splitlines() if TABLE_ROW.match(line.strip())]
-    rows = [row for row in rows[1:] if not set(row) <= set("|-: ")]  # drop header and rule
-    assert rows and all(CROSS_GLUE.search(row) for row in rows), "every result row must be glued"
-    soup = BeautifulSoup((site / "chapters" / "results.html").read_text(), "html.parser")
+    rows = [
+        TABLE_ROW.match(line.strip())[1]
+        for line in source.splitlines()
+        if TABLE_ROW.match(line.strip())
+    ]
+    rows = [
+        row for row in rows[1:] if not set(row) <= set("|-: ")
+    ]  # drop header and rule
+    assert rows and all(CROSS_GLUE.search(row) for row in rows), (
+        "every result row must be glued"
+    )
+    soup = BeautifulSoup(
+        (site / "chapters" / "results.html").read_text(), "html.parser"
+    )
     table = soup.select_one("section#headline-numbers table")
-    shown = [[" ".join(td.get_text().split()) for td in tr.find_all("td")] for tr in table.select("tbody tr")]
+    shown = [
+        [" ".join(td.get_text().split()) for td in tr.find_all("td")]
+        for tr in table.select("tbody tr")
+    ]
     assert len(shown) == len(rows)
-    for row, cells in zip(rows, shown):
+    for row, cells in zip(rows, shown, strict=True):
         expected = [expected_cell_text(cell) for cell in row.split("|")]
         assert cells == expected
 
 
 def test_results_page_lists_every_chapter_run_record(site):
-    soup = BeautifulSoup((site / "chapters" / "results.html").read_text(), "html.parser")
+    soup = BeautifulSoup(
+        (site / "chapters" / "results.html").read_text(), "html.parser"
+    )
     table = soup.select_one("table.run-records")
     assert table is not None, "the run-records table is missing"
     rows = table.select("tbody tr")
     assert len(rows) == len(chapter_notebooks())
-    for notebook, row in zip(chapter_notebooks(), rows):
+    for notebook, row in zip(chapter_notebooks(), rows, strict=True):
         record = nbformat.read(notebook, as_version=4).metadata["cnnbook"]
         text = " ".join(row.get_text().split())
         assert row.find("a")["href"].endswith(notebook.with_suffix(".html").name)
-        assert record["started_utc"][:10] in text and record["versions"]["keras"] in text
-        assert f"{record['run_seconds'] / 60:.1f}" in text and record["git_commit"] in text
+        assert (
+            record["started_utc"][:10] in text and record["versions"]["keras"] in text
+        )
+        assert (
+            f"{record['run_seconds'] / 60:.1f}" in text and record["git_commit"] in text
+        )

@@ -19,7 +19,11 @@ import nbformat
 import papermill
 import pytest
 
-from notebook_runs import BOOK, SMOKE_PARAMETERS, chapter_notebooks
+from publish.provenance import BOOK, chapter_notebooks
+from publish.runs import smoke_parameters
+
+pytestmark = pytest.mark.book
+SMOKE_PARAMETERS = smoke_parameters()
 
 DOGS_VS_CATS_CHAPTER = "04_dogs_vs_cats_from_scratch.ipynb"
 
@@ -42,10 +46,11 @@ def tail(text: str, lines: int = 60) -> str:
 
 
 def damaged_dogs_vs_cats_folder(folder: Path, splits: dict) -> list[str]:
-    """Link the images of ``splits`` into folder, then cut one JPEG short and add a text file.
+    """Link the images of ``splits`` into folder, then damage the folder.
 
-    Returns the names of the two bad files. The dogs-vs-cats chapter's smoke run
-    reads this folder, so it must name both and still run to the end.
+    One JPEG is cut short and a text file is added. Returns the names of the two
+    bad files. The dogs-vs-cats chapter's smoke run reads this folder, so it
+    must name both and still run to the end.
     """
     from helpers import DOGS_VS_CATS_CLASS_NAMES, find_dogs_vs_cats_images
 
@@ -54,7 +59,9 @@ def damaged_dogs_vs_cats_folder(folder: Path, splits: dict) -> list[str]:
     for start, stop in splits.values():
         for number in range(start, stop):
             for name in DOGS_VS_CATS_CLASS_NAMES:
-                (folder / f"{name}.{number}.jpg").symlink_to(source / f"{name}.{number}.jpg")
+                (folder / f"{name}.{number}.jpg").symlink_to(
+                    source / f"{name}.{number}.jpg"
+                )
     broken = folder / "cat.3.jpg"
     data = broken.read_bytes()
     broken.unlink()
@@ -75,49 +82,102 @@ def test_chapter_smoke_run(notebook, tmp_path):
         bad_files = damaged_dogs_vs_cats_folder(source, parameters["SPLITS"])
         parameters["SOURCE_DIR"] = str(source)
     prepared = work / f"smoke_{notebook.name}"
-    papermill.execute_notebook(str(notebook), str(prepared), parameters=parameters, prepare_only=True)
+    papermill.execute_notebook(
+        str(notebook), str(prepared), parameters=parameters, prepare_only=True
+    )
     book_before = snapshot(BOOK)
 
     papermill.execute_notebook(
-        str(prepared), str(work / "first_run.ipynb"), cwd=str(work),
-        kernel_name="python3", progress_bar=False,
+        str(prepared),
+        str(work / "first_run.ipynb"),
+        cwd=str(work),
+        kernel_name="python3",
+        progress_bar=False,
     )
     first_outputs = snapshot(output)
     assert first_outputs, f"{notebook.name} wrote nothing under OUTPUT_DIR"
     if bad_files:
         printed = "".join(
-            output.get("text", "") for cell in nbformat.read(work / "first_run.ipynb", 4).cells
+            output.get("text", "")
+            for cell in nbformat.read(work / "first_run.ipynb", 4).cells
             for output in cell.get("outputs", [])
         )
-        assert all(name in printed for name in bad_files), f"the subset step did not name {bad_files}"
+        assert all(name in printed for name in bad_files), (
+            f"the subset step did not name {bad_files}"
+        )
 
     nbval = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-         "--nbval-current-env", "--nbval-cell-timeout=900", str(prepared)],
-        cwd=work, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "--nbval-cell-timeout=900",
+            str(prepared),
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
     )
     assert nbval.returncode == 0, (
-        f"second smoke run of {notebook.name} under nbval failed:\n{tail(nbval.stdout + nbval.stderr)}"
+        f"second smoke run of {notebook.name} under nbval failed:\n"
+        f"{tail(nbval.stdout + nbval.stderr)}"
     )
 
-    assert sorted(p.name for p in work.iterdir()) == sorted([prepared.name, "first_run.ipynb"]), (
-        f"{notebook.name} wrote files into its working folder: {sorted(p.name for p in work.iterdir())}"
+    assert sorted(p.name for p in work.iterdir()) == sorted(
+        [prepared.name, "first_run.ipynb"]
+    ), (
+        f"{notebook.name} wrote files into its working folder: "
+        f"{sorted(p.name for p in work.iterdir())}"
     )
     assert snapshot(BOOK) == book_before, f"{notebook.name} wrote into the repository"
-    assert set(snapshot(output)) == set(first_outputs), "the second run wrote different files"
+    assert set(snapshot(output)) == set(first_outputs), (
+        "the second run wrote different files"
+    )
 
 
-def test_nbval_lax_catches_a_changed_checked_output_and_a_failing_hidden_check(tmp_path):
-    """The mechanism above can fail: a tagged cell whose output differs, and a failing assert."""
-    checked = nbformat.v4.new_code_cell("print(333_526)", metadata={"tags": ["nbval-check-output"]}, execution_count=1)
-    checked.outputs = [nbformat.v4.new_output("stream", name="stdout", text="333,526\n")]
+def test_nbval_lax_catches_a_changed_checked_output_and_a_failing_hidden_check(
+    tmp_path,
+):
+    """The mechanism above can fail.
+
+    It fails on a tagged cell whose output differs, and on a failing assert.
+    """
+    checked = nbformat.v4.new_code_cell(
+        "print(333_526)", metadata={"tags": ["nbval-check-output"]}, execution_count=1
+    )
+    checked.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="333,526\n")
+    ]
     unchecked = nbformat.v4.new_code_cell("print('free to differ')", execution_count=2)
-    unchecked.outputs = [nbformat.v4.new_output("stream", name="stdout", text="anything\n")]
-    hidden = nbformat.v4.new_code_cell("assert 0.5 >= 0.91", metadata={"tags": ["remove-cell"]})
-    nbformat.write(nbformat.v4.new_notebook(cells=[checked, unchecked, hidden]), tmp_path / "probe.ipynb")
+    unchecked.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="anything\n")
+    ]
+    hidden = nbformat.v4.new_code_cell(
+        "assert 0.5 >= 0.91", metadata={"tags": ["remove-cell"]}
+    )
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=[checked, unchecked, hidden]),
+        tmp_path / "probe.ipynb",
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-         "--nbval-current-env", "probe.ipynb"],
-        cwd=tmp_path, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "probe.ipynb",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert "2 failed, 1 passed" in result.stdout, tail(result.stdout)

@@ -23,27 +23,38 @@ FASHION_FILES = {
 
 
 def write_idx_gz(path, array):
-    """Write an array in the IDX format (magic 0x0000 08 ndim, big-endian sizes), gzipped."""
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
+    """Write an array in the IDX format, gzipped.
+
+    The format has the magic 0x0000 08 ndim, then big-endian sizes.
+    """
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        n.to_bytes(4, "big") for n in array.shape
+    )
     with gzip.open(path, "wb") as f:
         f.write(header + array.tobytes())
 
 
 @pytest.fixture
 def local_copy(tmp_path, monkeypatch):
-    """A CNNBOOK_DATA folder with tiny Fashion-MNIST and MNIST files, hashes registered."""
+    """A CNNBOOK_DATA folder with tiny Fashion-MNIST and MNIST files.
+
+    Their hashes are registered.
+    """
     (tmp_path / "fashion-mnist").mkdir()
     for name, array in FASHION_FILES.items():
         write_idx_gz(tmp_path / f"fashion-mnist/{name}-ubyte.gz", array)
     (tmp_path / "mnist").mkdir()
     np.savez_compressed(
         tmp_path / "mnist/mnist.npz",
-        x_train=np.ones((3, 28, 28), np.uint8), y_train=np.array([1, 2, 3], np.uint8),
-        x_test=np.zeros((1, 28, 28), np.uint8), y_test=np.array([4], np.uint8),
+        x_train=np.ones((3, 28, 28), np.uint8),
+        y_train=np.array([1, 2, 3], np.uint8),
+        x_test=np.zeros((1, 28, 28), np.uint8),
+        y_test=np.array([4], np.uint8),
     )
     hashes = {
         str(p.relative_to(tmp_path)): data.sha256_of(p)
-        for p in tmp_path.glob("*/*") if p.is_file()
+        for p in tmp_path.glob("*/*")
+        if p.is_file()
     }
     monkeypatch.setattr(data, "KNOWN_SHA256", hashes)
     monkeypatch.setenv("CNNBOOK_DATA", str(tmp_path))
@@ -95,13 +106,27 @@ def test_idx_file_with_wrong_magic_is_refused(tmp_path):
         data.read_idx_gz(path)
 
 
-@pytest.mark.parametrize("loader, dataset", [("load_fashion_mnist", "Fashion-MNIST"), ("load_mnist", "MNIST")])
+@pytest.mark.parametrize(
+    "loader, dataset",
+    [("load_fashion_mnist", "Fashion-MNIST"), ("load_mnist", "MNIST")],
+)
 def test_offline_without_local_copy_says_what_to_do(tmp_path, loader, dataset):
-    """The real Keras download, with an empty cache and every proxy pointing at a closed port."""
+    """The real Keras download, with an empty cache.
+
+    Every proxy points at a closed port.
+    """
     env = {k: v for k, v in os.environ.items() if k != "CNNBOOK_DATA"}
     dead = "http://127.0.0.1:9"
-    env.update(KERAS_HOME=str(tmp_path / "keras"), HTTP_PROXY=dead, HTTPS_PROXY=dead,
-               http_proxy=dead, https_proxy=dead, NO_PROXY="", no_proxy="", TF_CPP_MIN_LOG_LEVEL="3")
+    env.update(
+        KERAS_HOME=str(tmp_path / "keras"),
+        HTTP_PROXY=dead,
+        HTTPS_PROXY=dead,
+        http_proxy=dead,
+        https_proxy=dead,
+        NO_PROXY="",
+        no_proxy="",
+        TF_CPP_MIN_LOG_LEVEL="3",
+    )
     script = textwrap.dedent(f"""
         import helpers
         try:
@@ -111,22 +136,46 @@ def test_offline_without_local_copy_says_what_to_do(tmp_path, loader, dataset):
         else:
             print("loaded")
     """)
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     # Keras announces each download it tries; after that comes our one sentence.
-    assert lines and all(line.startswith("Downloading data from ") for line in lines[:-1]), result.stdout
-    assert lines[-1].startswith(f"DataError: {dataset} is not on this machine and could not be downloaded")
+    assert lines and all(
+        line.startswith("Downloading data from ") for line in lines[:-1]
+    ), result.stdout
+    assert lines[-1].startswith(
+        f"DataError: {dataset} is not on this machine and could not be downloaded"
+    )
     assert "CNNBOOK_DATA" in lines[-1] and "README" in lines[-1]
 
 
 def test_data_error_in_a_notebook_is_one_line(tmp_path):
-    """In a kernel, a DataError shows as its sentence alone, and the cell still fails."""
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import os\nos.environ['CNNBOOK_DATA'] = os.getcwd()"),
-        nbformat.v4.new_code_cell("from helpers import load_fashion_mnist\nload_fashion_mnist()"),
-    ])
-    client = NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}},
-                            allow_errors=True, timeout=300)
+    """In a kernel, a DataError shows as its sentence alone.
+
+    The cell still fails.
+    """
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import os\nos.environ['CNNBOOK_DATA'] = os.getcwd()"
+            ),
+            nbformat.v4.new_code_cell(
+                "from helpers import load_fashion_mnist\nload_fashion_mnist()"
+            ),
+        ]
+    )
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+        allow_errors=True,
+        timeout=300,
+    )
     client.execute()
     errors = [o for o in nb.cells[1].outputs if o.output_type == "error"]
     assert len(errors) == 1 and errors[0].ename == "DataError"

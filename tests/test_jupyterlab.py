@@ -23,10 +23,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from notebook_runs import chapter_notebooks
 from test_website_in_browser import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, DevTools
 
+from publish.provenance import chapter_notebooks
+
+pytestmark = pytest.mark.book
 TOKEN = "cnnbook-test"
 
 
@@ -37,7 +38,10 @@ def free_port() -> int:
 
 
 def wait_for(check, seconds: float, what: str):
-    """Call check() until it returns something true; fail naming `what` after `seconds`."""
+    """Call check() until it returns something true.
+
+    Fail naming `what` after `seconds`.
+    """
     deadline = time.time() + seconds
     while time.time() < deadline:
         value = check()
@@ -49,22 +53,37 @@ def wait_for(check, seconds: float, what: str):
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """JupyterLab serving a copy of the first chapter; yields (url of the notebook, folder)."""
+    """JupyterLab serving a copy of the first chapter.
+
+    Yields (url of the notebook, folder).
+    """
     folder = tmp_path_factory.mktemp("lab")
     notebook = chapter_notebooks()[0]
     shutil.copy(notebook, folder / notebook.name)
     port = free_port()
     log = open(folder / "jupyterlab.log", "w")
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", "--allow-root",
-         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", f"--IdentityProvider.token={TOKEN}",
-         f"--ServerApp.root_dir={folder}", "--LabApp.extension_manager=readonly", "--LabApp.news_url=None"],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(Path(sys.executable).with_name("jupyter")),
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={folder}",
+            "--LabApp.extension_manager=readonly",
+            "--LabApp.news_url=None",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
     def up():
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={TOKEN}", timeout=1)
+            urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/api/status?token={TOKEN}", timeout=1
+            )
             return True
         except OSError:
             return process.poll() is not None  # stop waiting if it died
@@ -79,46 +98,96 @@ def lab(tmp_path_factory):
 
 def press(tab: DevTools, key: str, code: int, shift: bool = False):
     for kind in ("rawKeyDown", "keyUp"):
-        tab.call("Input.dispatchKeyEvent", type=kind, key=key, code=key, windowsVirtualKeyCode=code,
-                 modifiers=8 if shift else 0)
+        tab.call(
+            "Input.dispatchKeyEvent",
+            type=kind,
+            key=key,
+            code=key,
+            windowsVirtualKeyCode=code,
+            modifiers=8 if shift else 0,
+        )
 
 
 def test_a_chapter_opens_renders_and_runs_in_jupyterlab(lab):
     url, folder = lab
     if CHROMIUM is None:
-        pytest.fail("Chromium is not installed: `apt-get install chromium` (the README's set-up does it).")
+        pytest.fail(
+            "Chromium is not installed: `apt-get install chromium` "
+            "(the README's set-up does it)."
+        )
     profile = Path(tempfile.mkdtemp(prefix="chromium-"))
-    browser = subprocess.Popen([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    browser = subprocess.Popen(
+        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         port_file = profile / "DevToolsActivePort"
-        wait_for(lambda: port_file.is_file() and port_file.read_text().strip(), 30, "Chromium did not start")
+        wait_for(
+            lambda: port_file.is_file() and port_file.read_text().strip(),
+            30,
+            "Chromium did not start",
+        )
         devtools = f"http://127.0.0.1:{int(port_file.read_text().split()[0])}"
-        request = urllib.request.Request(f"{devtools}/json/new?{urllib.parse.quote(url, safe=':/?=&')}",
-                                         method="PUT")
+        request = urllib.request.Request(
+            f"{devtools}/json/new?{urllib.parse.quote(url, safe=':/?=&')}", method="PUT"
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             tab = DevTools(json.load(response)["webSocketDebuggerUrl"])
-        tab.call("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1, mobile=False)
-        wait_for(lambda: tab.evaluate("document.querySelectorAll('.jp-Notebook .jp-Cell').length"), 90,
-                 "the notebook did not render in JupyterLab")
+        tab.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=1280,
+            height=900,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+        wait_for(
+            lambda: tab.evaluate(
+                "document.querySelectorAll('.jp-Notebook .jp-Cell').length"
+            ),
+            90,
+            "the notebook did not render in JupyterLab",
+        )
         first = "document.querySelector('.jp-Notebook .jp-Cell')"
-        wait_for(lambda: tab.evaluate(f"!!{first}.querySelector('aside.myst-admonition')"), 30,
-                 "jupyterlab-myst did not render the learning objectives as a box")
+        wait_for(
+            lambda: tab.evaluate(f"!!{first}.querySelector('aside.myst-admonition')"),
+            30,
+            "jupyterlab-myst did not render the learning objectives as a box",
+        )
         raw = tab.evaluate(f"{first}.innerText")
-        assert "{admonition}" not in raw and "```" not in raw, "raw MyST shows in the first cell"
+        assert "{admonition}" not in raw and "```" not in raw, (
+            "raw MyST shows in the first cell"
+        )
 
-        # Select the first cell and run the first four (title, launch cell, heading, set-up) as a learner would.
-        box = json.loads(tab.evaluate(f"JSON.stringify({first}.getBoundingClientRect())"))
+        # Select the first cell and run the first four (title, launch cell,
+        # heading, set-up) as a learner would.
+        box = json.loads(
+            tab.evaluate(f"JSON.stringify({first}.getBoundingClientRect())")
+        )
         for kind in ("mousePressed", "mouseReleased"):
-            tab.call("Input.dispatchMouseEvent", type=kind, x=box["x"] + 200, y=box["y"] + 20,
-                     button="left", clickCount=1)
+            tab.call(
+                "Input.dispatchMouseEvent",
+                type=kind,
+                x=box["x"] + 200,
+                y=box["y"] + 20,
+                button="left",
+                clickCount=1,
+            )
         press(tab, "Escape", 27)
         for _ in range(4):
             press(tab, "Enter", 13, shift=True)
             time.sleep(0.3)
-        outputs = "[...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output')].map(o => o.innerText).join('\\n')"
-        printed = wait_for(lambda: (lambda text: text if "Keras " in text or "Error" in text else "")(
-            tab.evaluate(outputs)), 120, "the set-up cell printed nothing")
+        outputs = (
+            "[...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output')]"
+            ".map(o => o.innerText).join('\\n')"
+        )
+        printed = wait_for(
+            lambda: (lambda text: text if "Keras " in text or "Error" in text else "")(
+                tab.evaluate(outputs)
+            ),
+            120,
+            "the set-up cell printed nothing",
+        )
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shot = tab.call("Page.captureScreenshot", format="png")
         (SCREENSHOTS / "jupyterlab.png").write_bytes(base64.b64decode(shot["data"]))

@@ -2,29 +2,52 @@
 
 import keras
 import numpy as np
-
-from helpers import build_fashion_convnet, describe_machine, load_or_train_fashion_convnet, multiply_adds_per_image
 from test_data import local_copy  # noqa: F401  (the tiny CNNBOOK_DATA fixture)
+
+from helpers import (
+    build_fashion_convnet,
+    describe_machine,
+    load_or_train_fashion_convnet,
+    multiply_adds_per_image,
+)
 
 
 def test_fashion_convnet_has_chapter_1_layers():
     model = build_fashion_convnet()
     assert model.count_params() == 333_526
-    assert [layer.count_params() for layer in model.layers] == [320, 0, 18_496, 0, 0, 313_700, 0, 1_010]
+    assert [layer.count_params() for layer in model.layers] == [
+        320,
+        0,
+        18_496,
+        0,
+        0,
+        313_700,
+        0,
+        1_010,
+    ]
     assert model.outputs[0].shape == (None, 10)
 
 
 def test_existing_checkpoint_is_loaded(tmp_path):
     saved = build_fashion_convnet()
     saved.save(tmp_path / "best.keras")
-    model, origin = load_or_train_fashion_convnet(tmp_path / "best.keras", tmp_path / "unused.keras")
+    model, origin = load_or_train_fashion_convnet(
+        tmp_path / "best.keras", tmp_path / "unused.keras"
+    )
     assert "loaded" in origin and not (tmp_path / "unused.keras").exists()
-    np.testing.assert_array_equal(model.layers[0].get_weights()[0], saved.layers[0].get_weights()[0])
+    np.testing.assert_array_equal(
+        model.layers[0].get_weights()[0], saved.layers[0].get_weights()[0]
+    )
 
 
 def test_missing_checkpoint_means_training_and_saving(tmp_path, local_copy):  # noqa: F811
-    model, origin = load_or_train_fashion_convnet(tmp_path / "absent.keras", tmp_path / "trained.keras", epochs=1)
-    assert origin.startswith("no checkpoint at") and "trained the model here on 1 images" in origin
+    model, origin = load_or_train_fashion_convnet(
+        tmp_path / "absent.keras", tmp_path / "trained.keras", epochs=1
+    )
+    assert (
+        origin.startswith("no checkpoint at")
+        and "trained the model here on 1 images" in origin
+    )
     assert (tmp_path / "trained.keras").is_file()
     reloaded = keras.models.load_model(tmp_path / "trained.keras")
     assert reloaded.count_params() == model.count_params() == 333_526
@@ -39,8 +62,12 @@ def test_multiply_adds_are_counted_by_hand_through_a_nested_model():
     from keras import layers
 
     inner_input = keras.Input(shape=(6, 6, 4))
-    x = layers.DepthwiseConv2D(3, padding="same")(inner_input)  # 36 positions x 3 x 3 x 4 = 1,296
-    inner = keras.Model(inner_input, layers.SeparableConv2D(5, 3, padding="same")(x))  # 1,296 + 36 x 4 x 5 = 2,016
+    x = layers.DepthwiseConv2D(3, padding="same")(
+        inner_input
+    )  # 36 positions x 3 x 3 x 4 = 1,296
+    inner = keras.Model(
+        inner_input, layers.SeparableConv2D(5, 3, padding="same")(x)
+    )  # 1,296 + 36 x 4 x 5 = 2,016
     inputs = keras.Input(shape=(8, 8, 3))
     x = layers.Conv2D(4, 3)(inputs)  # 6 x 6 positions x (3 x 3 x 3 x 4) = 3,888
     x = layers.MaxPooling2D(1)(inner(x))  # no multiply-adds

@@ -26,10 +26,17 @@ def close_figures():
 
 
 def test_plot_history_draws_training_and_validation_per_metric():
-    history = {"loss": [1.0, 0.5, 0.4], "val_loss": [1.1, 0.7, 0.8], "accuracy": [0.5, 0.8, 0.9]}
+    history = {
+        "loss": [1.0, 0.5, 0.4],
+        "val_loss": [1.1, 0.7, 0.8],
+        "accuracy": [0.5, 0.8, 0.9],
+    }
     fig = plot_history(history, metrics=("loss", "accuracy"))
     loss_ax, acc_ax = fig.axes
-    assert [line.get_label() for line in loss_ax.get_lines()] == ["training loss", "validation loss"]
+    assert [line.get_label() for line in loss_ax.get_lines()] == [
+        "training loss",
+        "validation loss",
+    ]
     np.testing.assert_array_equal(loss_ax.get_lines()[1].get_ydata(), [1.1, 0.7, 0.8])
     np.testing.assert_array_equal(loss_ax.get_lines()[0].get_xdata(), [1, 2, 3])
     assert len(acc_ax.get_lines()) == 1  # no validation accuracy in this history
@@ -65,9 +72,13 @@ def test_show_images_keeps_colour():
 def test_class_probabilities_highlight_the_prediction():
     probabilities = np.full(10, 0.02)
     probabilities[6] = 0.82
-    fig = plot_class_probabilities(probabilities, FASHION_MNIST_CLASS_NAMES, true_class=0)
+    fig = plot_class_probabilities(
+        probabilities, FASHION_MNIST_CLASS_NAMES, true_class=0
+    )
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == list(FASHION_MNIST_CLASS_NAMES)
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(
+        FASHION_MNIST_CLASS_NAMES
+    )
     assert ax.get_title() == "predicted: Shirt (0.820); true: T-shirt/top"
     colours = {bar.get_facecolor() for bar in ax.patches}
     assert len(colours) == 2
@@ -89,7 +100,9 @@ def test_confusion_matrix_counts():
 
 
 def test_plot_history_marks_an_epoch():
-    fig = plot_history({"loss": [1.0, 0.5, 0.6], "val_loss": [1.1, 0.7, 0.9]}, mark_epoch=2)
+    fig = plot_history(
+        {"loss": [1.0, 0.5, 0.6], "val_loss": [1.1, 0.7, 0.9]}, mark_epoch=2
+    )
     marks = [line for line in fig.axes[0].get_lines() if line.get_label() == "epoch 2"]
     assert len(marks) == 1 and list(marks[0].get_xdata()) == [2, 2]
 
@@ -130,7 +143,9 @@ def test_feature_maps_from_a_batch_of_one():
     shown = [ax for ax in fig.axes if ax.images]
     assert len(shown) == 64 and len(fig.axes) == 64  # 4 rows of 16
     assert shown[63].images[0].get_array().shape == (14, 14)
-    assert {ax.images[0].get_clim()[1] for ax in shown} == {float(maps.astype("float32").max())}
+    assert {ax.images[0].get_clim()[1] for ax in shown} == {
+        float(maps.astype("float32").max())
+    }
 
 
 def test_feature_maps_from_a_mixed_precision_model():

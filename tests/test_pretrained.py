@@ -1,4 +1,7 @@
-"""Unit tests of helpers.pretrained: finding ImageNet weights offline (no network, no real files)."""
+"""Unit tests of helpers.pretrained: finding ImageNet weights offline.
+
+They use no network and no real files.
+"""
 
 import hashlib
 
@@ -10,13 +13,19 @@ from helpers import DataError
 
 @pytest.fixture
 def places(tmp_path, monkeypatch):
-    """An empty Keras home and a CNNBOOK_DATA folder; a tiny fake weight file registered by hash."""
+    """An empty Keras home and a CNNBOOK_DATA folder.
+
+    A tiny fake weight file is registered by hash.
+    """
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setenv("CNNBOOK_DATA", str(tmp_path / "data"))
     (tmp_path / "data" / "keras-weights").mkdir(parents=True)
     content = b"not really HDF5, only bytes with a known hash"
-    monkeypatch.setitem(pretrained.WEIGHT_FILES, "tiny.h5",
-                        ("sha256", hashlib.sha256(content).hexdigest(), len(content)))
+    monkeypatch.setitem(
+        pretrained.WEIGHT_FILES,
+        "tiny.h5",
+        ("sha256", hashlib.sha256(content).hexdigest(), len(content)),
+    )
     return tmp_path, content
 
 
@@ -54,7 +63,9 @@ def test_no_copy_anywhere_returns_none(places):
 
 def test_failed_download_becomes_one_sentence_naming_the_file_and_the_way_out(places):
     def application(weights, include_top, **kwargs):
-        raise Exception("URL fetch failure on https://example.invalid/tiny.h5: None -- [Errno -2]")
+        raise Exception(
+            "URL fetch failure on https://example.invalid/tiny.h5: None -- [Errno -2]"
+        )
 
     application.__name__ = "TinyNet"
     with pytest.raises(DataError) as error:
@@ -73,17 +84,28 @@ def test_other_errors_are_not_disguised(places):
 
 
 def fake_loaders(monkeypatch, vgg16_error=None):
-    """Replace the two ImageNet loaders by fakes that return their name (or raise for VGG16)."""
+    """Replace the two ImageNet loaders by fakes.
+
+    The fakes return their name (or raise for VGG16).
+    """
+
     def vgg16(weights, input_shape):
         if vgg16_error:
             raise DataError(vgg16_error)
         return ("vgg16 model", weights, input_shape)
 
     monkeypatch.setattr(pretrained, "load_vgg16_conv_base", vgg16)
-    monkeypatch.setattr(pretrained, "load_mobilenet_base", lambda weights, input_shape: ("mobilenet model", weights, input_shape))
+    monkeypatch.setattr(
+        pretrained,
+        "load_mobilenet_base",
+        lambda weights, input_shape: ("mobilenet model", weights, input_shape),
+    )
 
 
-OFFLINE = "The ImageNet weights of VGG16 (...) are not on this machine and could not be downloaded: ..."
+OFFLINE = (
+    "The ImageNet weights of VGG16 (...) are not on this machine "
+    "and could not be downloaded: ..."
+)
 
 
 def test_auto_takes_vgg16_when_its_weights_can_be_had(monkeypatch):
@@ -96,12 +118,18 @@ def test_auto_takes_vgg16_when_its_weights_can_be_had(monkeypatch):
 def test_auto_falls_back_to_mobilenet_offline_and_says_so(monkeypatch):
     fake_loaders(monkeypatch, vgg16_error=OFFLINE)
     name, model, why = pretrained.load_transfer_base("auto")
-    assert (name, model) == ("mobilenet", ("mobilenet model", "imagenet", (224, 224, 3)))
-    assert "VGG16" in why and "MobileNet v1 (alpha 0.25)" in why and "\n" not in why
+    assert (name, model) == (
+        "mobilenet",
+        ("mobilenet model", "imagenet", (224, 224, 3)),
+    )
+    assert "VGG16" in why and "MobileNet v1 at width 0.25" in why and "\n" not in why
 
 
 def test_auto_does_not_hide_a_damaged_vgg16_file(monkeypatch):
-    fake_loaders(monkeypatch, vgg16_error="/data/keras-weights/vgg16.h5 is damaged or not the Keras file")
+    fake_loaders(
+        monkeypatch,
+        vgg16_error="/data/keras-weights/vgg16.h5 is damaged or not the Keras file",
+    )
     with pytest.raises(DataError, match="damaged"):
         pretrained.load_transfer_base("auto")
 
@@ -111,9 +139,13 @@ def test_an_explicit_base_that_cannot_be_had_names_the_way_out(monkeypatch):
     with pytest.raises(DataError) as error:
         pretrained.load_transfer_base("vgg16")
     message = str(error.value)
-    assert "\n" not in message and "VGG16" in message and "BASE = \"auto\" or 'mobilenet'" in message
+    assert (
+        "\n" not in message
+        and "VGG16" in message
+        and "BASE = \"auto\" or 'mobilenet'" in message
+    )
 
 
 def test_an_unknown_base_is_one_sentence():
-    with pytest.raises(ValueError, match="use \"vgg16\", \"mobilenet\" or \"auto\""):
+    with pytest.raises(ValueError, match='use "vgg16", "mobilenet" or "auto"'):
         pretrained.load_transfer_base("resnet")

@@ -1,4 +1,7 @@
-"""Unit tests of helpers.saliency and plot_heatmap_overlays, on tiny arrays and models."""
+"""Unit tests of helpers.saliency and plot_heatmap_overlays.
+
+They run on tiny arrays and models.
+"""
 
 import matplotlib
 
@@ -39,7 +42,9 @@ def test_rank_correlation_matches_scipy_with_ties():
     rng = np.random.default_rng(1)
     a = np.maximum(rng.normal(size=(7, 7)), 0)  # many zeros, as after a ReLU
     b = np.maximum(a + rng.normal(scale=0.5, size=(7, 7)), 0)
-    assert rank_correlation(a, b) == pytest.approx(spearmanr(a.ravel(), b.ravel()).statistic)
+    assert rank_correlation(a, b) == pytest.approx(
+        spearmanr(a.ravel(), b.ravel()).statistic
+    )
     assert 0 < rank_correlation(a, b) < 1
 
 
@@ -73,9 +78,12 @@ def test_occlusion_map_by_hand():
 
 def test_occlusion_map_with_overlapping_patches_and_small_batches():
     image = np.full((4, 4, 1), 100.0)
-    drops = occlusion_map(bright_top_left, image, patch=2, stride=1, fill=0.0, batch_size=2)
+    drops = occlusion_map(
+        bright_top_left, image, patch=2, stride=1, fill=0.0, batch_size=2
+    )
     assert drops.shape == (3, 3)
-    # the patch at (r, c) covers (2 - r) x (2 - c) of the 4 top-left pixels, where r, c < 2
+    # the patch at (r, c) covers (2 - r) x (2 - c) of the 4 top-left pixels,
+    # where r, c < 2
     expected = np.array([[4, 2, 0], [2, 1, 0], [0, 0, 0]]) / 4
     np.testing.assert_allclose(drops, expected)
 
@@ -89,25 +97,37 @@ def test_patch_means_with_overlapping_patches():
     heatmap = np.array([[0.0, 1.0], [2.0, 3.0]])
     means = patch_means(heatmap, (4, 4), patch=2, stride=1)
     # the middle patch covers one pixel of each cell; the corners cover one cell each
-    np.testing.assert_allclose(means, [[0.0, 0.5, 1.0], [1.0, 1.5, 2.0], [2.0, 2.5, 3.0]])
+    np.testing.assert_allclose(
+        means, [[0.0, 0.5, 1.0], [1.0, 1.5, 2.0], [2.0, 2.5, 3.0]]
+    )
 
 
 def test_patch_means_when_cells_do_not_divide_the_image():
     heatmap = np.array([[1.0, 0.0], [0.0, 0.0]])
-    means = patch_means(heatmap, (5, 5), patch=5)  # pixels 0-2 belong to the first cell (2 * 3 // 5 = 1)
+    means = patch_means(
+        heatmap, (5, 5), patch=5
+    )  # pixels 0-2 belong to the first cell (2 * 3 // 5 = 1)
     np.testing.assert_allclose(means, [[9 / 25]])
 
 
 def tiny_nested_model():
-    """Input -> x / 2 -> nested conv model -> nested head, like chapter 5's model in small."""
+    """Input -> x / 2 -> nested conv model -> nested head.
+
+    It is like chapter 5's model in small.
+    """
     import keras
 
     conv_in = keras.Input((8, 8, 3))
-    conv = keras.Model(conv_in, keras.layers.Conv2D(4, 3, activation="relu")(conv_in), name="base")
+    conv = keras.Model(
+        conv_in, keras.layers.Conv2D(4, 3, activation="relu")(conv_in), name="base"
+    )
     head_in = keras.Input((6, 6, 4))
     pooled = keras.layers.GlobalAveragePooling2D()(head_in)
-    head = keras.Model(head_in, keras.layers.Dense(1, activation="sigmoid", dtype="float32")(pooled),
-                       name="classifier")
+    head = keras.Model(
+        head_in,
+        keras.layers.Dense(1, activation="sigmoid", dtype="float32")(pooled),
+        name="classifier",
+    )
     inputs = keras.Input((8, 8, 3))
     return keras.Model(inputs, head(conv(inputs / 2.0)))
 
@@ -117,7 +137,11 @@ def layer_policies(model):
 
     found = set()
     for layer in model.layers:
-        found.update(layer_policies(layer) if isinstance(layer, keras.Model) else [layer.dtype_policy.name])
+        found.update(
+            layer_policies(layer)
+            if isinstance(layer, keras.Model)
+            else [layer.dtype_policy.name]
+        )
     return found
 
 
@@ -133,8 +157,10 @@ def test_copy_model_to_float32_keeps_the_weights_and_changes_every_policy():
     assert "mixed_bfloat16" in layer_policies(model)
     copy = copy_model(model, "float32")
     assert layer_policies(copy) == {"float32"}
-    assert [layer.name for layer in copy.layers] == [layer.name for layer in model.layers]
-    for a, b in zip(model.get_weights(), copy.get_weights()):
+    assert [layer.name for layer in copy.layers] == [
+        layer.name for layer in model.layers
+    ]
+    for a, b in zip(model.get_weights(), copy.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     x = np.random.default_rng(0).uniform(0, 255, (5, 8, 8, 3)).astype("float32")
     bf16, f32 = np.asarray(model(x), dtype="float32"), np.asarray(copy(x))
@@ -148,7 +174,9 @@ def test_copy_model_without_weights_draws_fresh_ones():
 
     keras.utils.set_random_seed(0)
     model = tiny_nested_model()
-    model.get_layer("base").set_weights([w + 1.0 for w in model.get_layer("base").get_weights()])
+    model.get_layer("base").set_weights(
+        [w + 1.0 for w in model.get_layer("base").get_weights()]
+    )
     fresh = copy_model(model, "float32", weights=False)
     kernel, bias = fresh.get_layer("base").get_weights()
     assert kernel.shape == (3, 3, 3, 4) and not bias.any()  # as Conv2D initialises them
@@ -158,7 +186,9 @@ def test_copy_model_without_weights_draws_fresh_ones():
 def test_heatmap_overlays_stretch_each_map_over_its_image():
     images = np.random.default_rng(0).uniform(0, 255, (3, 20, 30, 3))
     heatmaps = [np.arange(6.0).reshape(2, 3) * (i + 1) for i in range(3)]
-    fig = plot_heatmap_overlays(images, heatmaps, ["a", "b", "c"], ncols=2, title="maps")
+    fig = plot_heatmap_overlays(
+        images, heatmaps, ["a", "b", "c"], ncols=2, title="maps"
+    )
     shown = [ax for ax in fig.axes if ax.images]
     assert len(fig.axes) == 4 and len(shown) == 3
     photo, overlay = shown[2].images

@@ -14,22 +14,31 @@ def test_time_in_turns_alternates_the_ways_and_counts_every_timed_call():
         def run():
             calls.append(name)
             time.sleep(next(durations))
+
         return run
 
     # the first call of each is untimed; "pausing" is fast once and slow once
-    speeds = time_in_turns({"steady": way("steady", 0, 0.03, 0.03), "pausing": way("pausing", 0, 0.01, 0.11)},
-                           images=100, repeats=2)
+    speeds = time_in_turns(
+        {
+            "steady": way("steady", 0, 0.03, 0.03),
+            "pausing": way("pausing", 0, 0.01, 0.11),
+        },
+        images=100,
+        repeats=2,
+    )
     assert calls == ["steady", "pausing"] * 3
     assert list(speeds) == ["steady", "pausing"]
     assert 100 / 0.03 * 0.6 < speeds["steady"] <= 100 / 0.03
-    # the mean of 0.01 s and 0.11 s, not the fastest call: the pause counts as often as it happens
+    # the mean of 0.01 s and 0.11 s, not the fastest call: the pause counts as
+    # often as it happens
     assert 100 / 0.06 * 0.6 < speeds["pausing"] <= 100 / 0.06
     assert speeds["pausing"] < speeds["steady"]
 
 
 def test_the_timed_dogs_vs_cats_convnet_is_chapter_4s():
-    # helpers.speed keeps its own copy of chapter 4's model (a helper cannot import a notebook);
-    # BOOK_DESIGN.md gives chapter 4's network 991,041 parameters.
+    # helpers.speed keeps its own copy of chapter 4's model (a helper cannot
+    # import a notebook); BOOK_DESIGN.md gives chapter 4's network 991,041
+    # parameters.
     from helpers.speed import dogs_vs_cats_convnet
 
     model = dogs_vs_cats_convnet()

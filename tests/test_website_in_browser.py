@@ -27,23 +27,39 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from notebook_runs import BOOK, chapter_notebooks, repository_url
+from publish.provenance import BOOK, chapter_notebooks, repository_url
+
+pytestmark = pytest.mark.book
 
 SCREENSHOTS = BOOK / "_output" / "screenshots"
-PAGES = ["chapters/intro"] + [f"chapters/{nb.stem}" for nb in chapter_notebooks()] + [
-    "chapters/results", "chapters/glossary", "chapters/references"]
+PAGES = (
+    ["chapters/intro"]
+    + [f"chapters/{nb.stem}" for nb in chapter_notebooks()]
+    + ["chapters/results", "chapters/glossary", "chapters/references"]
+)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # No network beyond localhost: no proxy, no DNS, no background services.
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--disable-extensions", "--no-proxy-server",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--no-proxy-server",
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--hide-scrollbars", "--window-size=1280,900", "--remote-debugging-port=0",
+    "--hide-scrollbars",
+    "--window-size=1280,900",
+    "--remote-debugging-port=0",
 ]
 
 # Run in the page once it has loaded: what a reader would notice.
-PAGE_CHECK = """
+PAGE_CHECK = (
+    """
 (async () => {
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     await MathJax.startup.promise;
@@ -52,15 +68,18 @@ PAGE_CHECK = """
   const broken = [];
   await Promise.all(images.map(async (img) => {
     img.loading = "eager";
-    try { await img.decode(); } catch (e) { broken.push(img.getAttribute("src")); return; }
+    try { await img.decode(); } """
+    """catch (e) { broken.push(img.getAttribute("src")); return; }
     if (!(img.naturalWidth > 0)) broken.push(img.getAttribute("src"));
   }));
   const text = document.querySelector("main").innerText;
   const pathAlt = images.map((img) => img.getAttribute("alt") || "")
-    .filter((alt) => alt === "" || /\.(png|jpe?g|svg)$/i.test(alt) || alt.includes("_images/"));
+    .filter((alt) => alt === "" || /\\.(png|jpe?g|svg)$/i.test(alt) """
+    """|| alt.includes("_images/"));
   const wide = [...document.querySelectorAll("main pre")]
     .filter((pre) => pre.scrollWidth > pre.clientWidth + 2)
-    .map((pre) => pre.innerText.split("\n").sort((a, b) => b.length - a.length)[0].slice(0, 100));
+    .map((pre) => pre.innerText.split("\\n")"""
+    """.sort((a, b) => b.length - a.length)[0].slice(0, 100));
   const math = [...document.querySelectorAll("main .math")];
   return JSON.stringify({
     title: document.title,
@@ -68,7 +87,8 @@ PAGE_CHECK = """
     broken: broken,
     problems: document.querySelectorAll(".system-message, .problematic").length,
     glueMarkers: (text.match(/\\{glue|\\bundefined\\b|\\bNaN\\b/g) || []),
-    rawMarkup: (text.match(/\\|\\s*:?-{3,}|\\{(cite|cite:[pt]|term|doc|ref|glue:\\w+)\\}/g) || []),
+    rawMarkup: (text.match("""
+    """/\\|\\s*:?-{3,}|\\{(cite|cite:[pt]|term|doc|ref|glue:\\w+)\\}/g) || []),
     pathAlt: pathAlt,
     wide: wide,
     math: math.length,
@@ -79,6 +99,7 @@ PAGE_CHECK = """
   });
 })()
 """
+)
 
 
 class DevTools:
@@ -89,11 +110,15 @@ class DevTools:
 
         self.ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
         self.next_id = 0
-        self.events: list[dict] = []  # what the page reported while we waited for answers
+        self.events: list[
+            dict
+        ] = []  # what the page reported while we waited for answers
 
     def call(self, method: str, **params):
         self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        self.ws.send(
+            json.dumps({"id": self.next_id, "method": method, "params": params})
+        )
         while True:
             message = json.loads(self.ws.recv())
             if "method" in message:
@@ -104,21 +129,37 @@ class DevTools:
                 return message["result"]
 
     def evaluate(self, expression: str):
-        result = self.call("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+        result = self.call(
+            "Runtime.evaluate",
+            expression=expression,
+            awaitPromise=True,
+            returnByValue=True,
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(result["exceptionDetails"])
         return result["result"].get("value")
 
     def console_errors(self) -> list[str]:
-        """Return the errors the page reported: uncaught exceptions, console.error, failed loads."""
+        """Return the errors the page reported.
+
+        They are uncaught exceptions, console.error calls and failed loads.
+        """
         errors = []
         for event in self.events:
             method, params = event["method"], event.get("params", {})
             if method == "Runtime.exceptionThrown":
                 details = params["exceptionDetails"]
-                errors.append(details.get("exception", {}).get("description") or details.get("text", ""))
+                errors.append(
+                    details.get("exception", {}).get("description")
+                    or details.get("text", "")
+                )
             elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
-                errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params["args"]))
+                errors.append(
+                    " ".join(
+                        str(a.get("value", a.get("description", "")))
+                        for a in params["args"]
+                    )
+                )
             elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
                 entry = params["entry"]
                 errors.append(f"{entry.get('text', '')} {entry.get('url', '')}".strip())
@@ -134,7 +175,9 @@ def server(site):
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(site))
+    )
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
@@ -143,10 +186,16 @@ def server(site):
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
-        pytest.fail("Chromium is not installed: `apt-get install chromium` (the README's set-up does it).")
+        pytest.fail(
+            "Chromium is not installed: `apt-get install chromium` "
+            "(the README's set-up does it)."
+        )
     profile = Path(tempfile.mkdtemp(prefix="chromium-"))
-    process = subprocess.Popen([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     port_file = profile / "DevToolsActivePort"
     for _ in range(300):
         if port_file.is_file() and port_file.read_text().strip():
@@ -163,7 +212,10 @@ def browser():
 
 
 def open_page(browser: str, url: str) -> DevTools:
-    """Open url in a new tab, listening to its console from the start; return the tab once loaded."""
+    """Open url in a new tab, listening to its console from the start.
+
+    Return the tab once loaded.
+    """
     request = urllib.request.Request(f"{browser}/json/new?about:blank", method="PUT")
     with urllib.request.urlopen(request, timeout=30) as response:
         target = json.load(response)
@@ -187,27 +239,52 @@ def test_page_renders_in_chromium(site, server, browser, page):
         state = json.loads(tab.evaluate(PAGE_CHECK))
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         height = min(state["height"], 16000)
-        tab.call("Emulation.setDeviceMetricsOverride", width=1280, height=height, deviceScaleFactor=1, mobile=False)
-        shot = tab.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
-        (SCREENSHOTS / f"{Path(page).name}.png").write_bytes(base64.b64decode(shot["data"]))
+        tab.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=1280,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+        shot = tab.call(
+            "Page.captureScreenshot", format="png", captureBeyondViewport=True
+        )
+        (SCREENSHOTS / f"{Path(page).name}.png").write_bytes(
+            base64.b64decode(shot["data"])
+        )
         errors = tab.console_errors()
     finally:
         tab.close()
     assert state["broken"] == [], f"{page}: images that did not load: {state['broken']}"
     assert errors == [], f"{page}: errors in the browser console: {errors}"
-    assert state["rawMarkup"] == [], f"{page}: raw Markdown or MyST shows in the text: {state['rawMarkup']}"
-    assert state["pathAlt"] == [], f"{page}: images whose alt text is a file name or empty: {state['pathAlt']}"
-    assert state["wide"] == [], f"{page}: lines cut off at the right edge: {state['wide']}"
-    assert state["problems"] == 0, f"{page}: {state['problems']} Sphinx problem markers on the page"
-    assert state["glueMarkers"] == [], f"{page}: unfilled values on the page: {state['glueMarkers']}"
+    assert state["rawMarkup"] == [], (
+        f"{page}: raw Markdown or MyST shows in the text: {state['rawMarkup']}"
+    )
+    assert state["pathAlt"] == [], (
+        f"{page}: images whose alt text is a file name or empty: {state['pathAlt']}"
+    )
+    assert state["wide"] == [], (
+        f"{page}: lines cut off at the right edge: {state['wide']}"
+    )
+    assert state["problems"] == 0, (
+        f"{page}: {state['problems']} Sphinx problem markers on the page"
+    )
+    assert state["glueMarkers"] == [], (
+        f"{page}: unfilled values on the page: {state['glueMarkers']}"
+    )
     assert state["mathErrors"] == 0 and state["typeset"] == state["math"], (
-        f"{page}: {state['typeset']} of {state['math']} formulas typeset, {state['mathErrors']} MathJax errors")
+        f"{page}: {state['typeset']} of {state['math']} formulas typeset, "
+        f"{state['mathErrors']} MathJax errors"
+    )
     if page.split("/")[-1][:2].isdigit():
         assert state["images"] > 0, f"{page} shows no image"
 
 
 def test_a_page_with_math_was_typeset(site, server, browser):
-    """At least one page really has formulas, so the MathJax check above is not vacuous."""
+    """At least one page really has formulas.
+
+    This keeps the MathJax check above from being vacuous.
+    """
     tab = open_page(browser, f"{server}/chapters/03_convolution_and_pooling_mnist.html")
     try:
         state = json.loads(tab.evaluate(PAGE_CHECK))
@@ -226,14 +303,21 @@ def internal_links(html: Path, site: Path):
 
 
 def test_internal_links_resolve(site):
-    """Every link inside the book's pages leads to a built page, and to an anchor that exists."""
+    """Every link inside the book's pages leads to a built page.
+
+    It also leads to an anchor that exists.
+    """
     ids: dict[Path, set[str]] = {}
     bad = []
     for page in PAGES:
         html = site / f"{page}.html"
         for href in internal_links(html, site):
             path, _, fragment = href.partition("#")
-            target = (html.parent / urllib.parse.unquote(path)).resolve() if path else html.resolve()
+            target = (
+                (html.parent / urllib.parse.unquote(path)).resolve()
+                if path
+                else html.resolve()
+            )
             if not target.is_file():
                 bad.append(f"{page}: {href} (no such file)")
                 continue
@@ -253,7 +337,10 @@ def test_launch_buttons_point_at_the_repository(site, notebook):
     branch = config["repository"].get("branch", "main")
     owner_name = urllib.parse.urlparse(repo).path.strip("/")
     path = notebook.relative_to(BOOK).as_posix()
-    soup = BeautifulSoup((site / notebook.relative_to(BOOK).with_suffix(".html")).read_text(), "html.parser")
+    soup = BeautifulSoup(
+        (site / notebook.relative_to(BOOK).with_suffix(".html")).read_text(),
+        "html.parser",
+    )
     hrefs = {a["href"] for a in soup.find_all("a", href=True)}
     expected = {
         "Colab": f"https://colab.research.google.com/github/{owner_name}/blob/{branch}/{path}",

@@ -1,0 +1,87 @@
+"""Command line: ``python -m publish full|smoke|check|bench``.
+
+See the package docstring.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from publish import __doc__ as USAGE
+from publish.provenance import chapter_notebooks, provenance_problems
+from publish.runs import (
+    RunError,
+    interrupts_as_keyboard_interrupt,
+    plan_full_runs,
+    resolve_notebooks,
+    run_full,
+    run_smoke,
+    split_settings,
+)
+
+
+def parse(arguments: list[str]) -> tuple[list[str], list[str]]:
+    """Split arguments into positional ones and the values of ``--set``."""
+    positional, settings = [], []
+    items = iter(arguments)
+    for item in items:
+        if item == "--set":
+            value = next(items, None)
+            if value is None or value.startswith("--") or not value.strip():
+                raise RunError(
+                    "--set needs NAME=VALUE after it, e.g. --set 'EPOCHS=3'."
+                )
+            settings.append(value)
+        elif item.startswith("--set="):
+            settings.append(item.removeprefix("--set="))
+        else:
+            positional.append(item)
+    return positional, settings
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"full", "smoke", "check", "bench"}:
+        print(USAGE)
+        return 2
+    command = argv[0]
+    try:
+        positional, settings = parse(argv[1:])
+        if command == "check":
+            problems = [
+                p for nb in chapter_notebooks() for p in provenance_problems(nb)
+            ]
+            print("\n".join(problems) or "every notebook's outputs match its code")
+            return 1 if problems else 0
+        if command == "bench":
+            from publish.bench import main as bench
+
+            return bench()
+        if len(positional) > 1:
+            raise RunError(
+                f"Give one notebook or 'all', not {len(positional)}: "
+                f"{' '.join(positional)}."
+            )
+        which = positional[0] if positional else "all"
+        with interrupts_as_keyboard_interrupt():
+            if command == "full":
+                for path, overrides in plan_full_runs(which, split_settings(settings)):
+                    run_full(path, overrides)
+            else:
+                if settings:
+                    raise RunError(
+                        "--set is for full runs only "
+                        "(smoke runs use chapters/smoke_parameters.yml)."
+                    )
+                for path in resolve_notebooks(which):
+                    run_smoke(path)
+    except RunError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted; no committed notebook was changed.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,388 @@
+"""Run the book's notebooks in their two profiles.
+
+* ``full``: the notebook's own ``parameters`` cell (the book's settings). The
+  executed notebook replaces the committed one, with its provenance record
+  (see :mod:`publish.provenance`). A failed or interrupted run leaves the
+  committed notebook untouched.
+* ``smoke``: the same notebook with the small settings of
+  ``chapters/smoke_parameters.yml`` injected by papermill (what the tests run),
+  written under ``_output/smoke``.
+
+A full run may change some settings where a machine cannot run the book's own
+(``--set NAME=VALUE``, a Python literal); papermill then shows them in an
+injected cell on the page, and the record lists them under ``overrides``.
+Every setting is checked against every notebook of the run before anything
+starts.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import importlib.metadata
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from publish.provenance import (
+    BOOK,
+    RECORD_KEY,
+    chapter_notebooks,
+    code_hash,
+    glued_value,
+    helpers_used,
+    outputs_hash,
+    without_run_metadata,
+)
+
+SMOKE_PARAMETERS_FILE = BOOK / "chapters" / "smoke_parameters.yml"
+VERSIONED_PACKAGES = (
+    "tensorflow",
+    "tensorflow-cpu",
+    "keras",
+    "numpy",
+    "scikit-learn",
+    "matplotlib",
+    "papermill",
+    "jupyter-book",
+)
+
+
+class RunError(Exception):
+    """A run cannot start or did not finish.
+
+    The message is one sentence for the user.
+    """
+
+
+def smoke_parameters() -> dict[str, dict]:
+    """Return each chapter's smoke settings, by notebook file name."""
+    return yaml.safe_load(SMOKE_PARAMETERS_FILE.read_text()) or {}
+
+
+def resolve_notebooks(which: str) -> list[Path]:
+    """Turn a command-line argument ('all' or a path) into notebook paths."""
+    if which == "all":
+        return chapter_notebooks()
+    path = Path(which)
+    path = path if path.is_absolute() else Path.cwd() / path
+    if not path.is_file() or path.suffix != ".ipynb":
+        raise RunError(
+            f"No notebook at {which}: "
+            "give a path such as chapters/NAME.ipynb, or 'all'."
+        )
+    return [path.resolve()]
+
+
+def default_parameters(path: Path) -> dict:
+    """Return the values in the notebook's ``parameters`` cell."""
+    import papermill
+
+    values = {}
+    for name, spec in papermill.inspect_notebook(str(path)).items():
+        try:
+            values[name] = ast.literal_eval(spec["default"])
+        except (ValueError, SyntaxError):
+            values[name] = spec["default"]
+    return values
+
+
+def _lists_for_tuples(value):
+    """Tuples become lists: papermill would inject a tuple as the string "(0, 100)"."""
+    if isinstance(value, (tuple, list)):
+        return [_lists_for_tuples(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _lists_for_tuples(v) for k, v in value.items()}
+    return value
+
+
+def parse_overrides(settings: list[str], path: Path) -> dict:
+    """Turn ``NAME=VALUE`` strings into parameters.
+
+    Each is checked against the notebook's parameters.
+    """
+    known = default_parameters(path)
+    overrides = {}
+    for setting in settings:
+        name, sep, value = setting.partition("=")
+        name = name.strip()
+        if not sep or name not in known:
+            raise RunError(
+                f"--set {setting!r}: give NAME=VALUE with NAME one of the "
+                f"parameters of {path.name} ({', '.join(known)})."
+            )
+        try:
+            overrides[name] = _lists_for_tuples(ast.literal_eval(value.strip()))
+        except (ValueError, SyntaxError):
+            raise RunError(
+                f"--set {setting!r}: the value must be a Python literal, "
+                'e.g. None, 5 or "imagenet".'
+            ) from None
+    return overrides
+
+
+def hardware() -> dict:
+    """Describe the machine: CPU model, core count, memory and any NVIDIA GPU."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cores": os.cpu_count(), "system": platform.system()}
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        info["memory_gib"] = round(pages / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    gpus = ""
+    if shutil.which("nvidia-smi"):
+        result = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
+        gpus = result.stdout.strip()
+    info["gpu"] = gpus or "none"
+    return info
+
+
+def versions() -> dict:
+    """Return the Python version and the versions of the book's key packages."""
+    found = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def git_commit() -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=BOOK,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip() or "unknown"
+
+
+def output_folder(path: Path, parameters: dict) -> Path:
+    """Return the folder a run of the notebook writes into.
+
+    That is its OUTPUT_DIR, taken from chapters/.
+    """
+    folder = Path(
+        parameters.get("OUTPUT_DIR")
+        or default_parameters(path).get("OUTPUT_DIR", "_output")
+    )
+    return (folder if folder.is_absolute() else path.parent / folder).resolve()
+
+
+@contextmanager
+def lock(folder: Path):
+    """Hold ``folder/.run-lock`` while a run writes there.
+
+    Refuse when a live run holds it.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_file = folder / ".run-lock"
+    try:
+        owner = int(lock_file.read_text().strip() or 0)
+    except (OSError, ValueError):
+        owner = 0
+    if owner and owner != os.getpid():
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            pass  # a run that died without cleaning up: take over
+        except PermissionError:
+            raise RunError(
+                f"Another run (process {owner}) is writing into {folder}: wait for it "
+                f"to finish, or give this one another OUTPUT_DIR."
+            ) from None
+        else:
+            raise RunError(
+                f"Another run (process {owner}) is writing into {folder}: wait for it "
+                f"to finish, or give this one another OUTPUT_DIR."
+            )
+    lock_file.write_text(str(os.getpid()))
+    try:
+        yield
+    finally:
+        lock_file.unlink(missing_ok=True)
+
+
+@contextmanager
+def interrupts_as_keyboard_interrupt():
+    """Treat SIGTERM like Ctrl-C.
+
+    Either then ends a run through the same clean-up.
+    """
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def execute(source: Path, target: Path, parameters: dict | None, cwd: Path) -> float:
+    """Execute ``source`` with papermill into ``target``; return the seconds it took.
+
+    The kernel imports ``helpers`` from this checkout (its folder comes first on
+    PYTHONPATH), so the helpers a record hashes are the ones the run used.
+    """
+    import papermill
+
+    started = time.perf_counter()
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(BOOK)] + ([before] if before else [])
+    )
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(target),
+            parameters=parameters or None,
+            cwd=str(cwd),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+        )
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before
+    return time.perf_counter() - started
+
+
+def run_full(path: Path, overrides: dict | None = None) -> None:
+    """Re-run one notebook with its own settings (bar ``overrides``) and record how."""
+    scratch = BOOK / "_output" / "full-runs"
+    scratch.mkdir(parents=True, exist_ok=True)
+    executed = scratch / path.name
+    helpers_then = helpers_used(
+        nbformat.read(path, as_version=4)
+    )  # the code the run will use
+    commit_then = git_commit()
+    started = dt.datetime.now(dt.timezone.utc)
+    parameters = {**default_parameters(path), **(overrides or {})}
+    print(
+        f"full run of {path.relative_to(BOOK)} started {started:%Y-%m-%d %H:%M} UTC",
+        flush=True,
+    )
+    with lock(output_folder(path, parameters)):
+        try:
+            seconds = execute(path, executed, overrides, path.parent)
+        except KeyboardInterrupt:
+            raise RunError(
+                f"The full run of {path.name} was interrupted; the committed "
+                f"notebook is unchanged."
+            ) from None
+        except Exception as error:
+            last = (
+                str(error).strip().splitlines()[-1]
+                if str(error).strip()
+                else type(error).__name__
+            )
+            raise RunError(
+                f"The full run of {path.name} failed; the committed notebook is "
+                "unchanged and the failed run is in "
+                f"{executed.relative_to(BOOK)}: {last}"
+            ) from None
+    nb = without_run_metadata(nbformat.read(executed, as_version=4))
+    nb.metadata[RECORD_KEY] = {
+        "profile": "full",
+        "parameters": parameters,
+        "overrides": overrides or {},
+        "code_sha256": code_hash(nb),
+        "helpers_sha256": helpers_then,
+        "outputs_sha256": outputs_hash(nb),
+        "pretrained_weights": glued_value(nb, "pretrained_weights") or "none",
+        "versions": versions(),
+        "hardware": hardware(),
+        "started_utc": started.isoformat(timespec="seconds"),
+        "run_seconds": round(seconds, 1),
+        "git_commit": commit_then,
+    }
+    partial = path.with_suffix(".ipynb.partial")
+    nbformat.write(nb, partial)
+    partial.replace(
+        path
+    )  # all at once: an interrupt now leaves the old or the new notebook
+    print(
+        f"full run of {path.name} took {seconds / 60:.1f} min; "
+        "outputs and record saved",
+        flush=True,
+    )
+
+
+def run_smoke(path: Path) -> Path:
+    """Run one notebook with its smoke parameters under _output/smoke.
+
+    Return the result.
+    """
+    folder = BOOK / "_output" / "smoke"
+    folder.mkdir(parents=True, exist_ok=True)
+    parameters = {
+        **smoke_parameters().get(path.name, {}),
+        "OUTPUT_DIR": str(folder / path.stem),
+    }
+    with lock(Path(parameters["OUTPUT_DIR"])):
+        try:
+            seconds = execute(path, folder / path.name, parameters, path.parent)
+        except KeyboardInterrupt:
+            raise RunError(f"The smoke run of {path.name} was interrupted.") from None
+        except Exception as error:
+            last = (
+                str(error).strip().splitlines()[-1]
+                if str(error).strip()
+                else type(error).__name__
+            )
+            raise RunError(
+                f"The smoke run of {path.name} failed "
+                f"(see {folder / path.name}): {last}"
+            ) from None
+    print(f"smoke run of {path.name} took {seconds:.0f} s", flush=True)
+    return folder / path.name
+
+
+def plan_full_runs(which: str, settings: list[str]) -> list[tuple[Path, dict]]:
+    """Return (notebook, overrides) for every notebook of a full run.
+
+    Refuse the run as a whole rather than in part. Every ``--set`` must be a
+    parameter of every notebook in the run: a run of several notebooks stops
+    before the first starts, not halfway.
+    """
+    return [
+        (path, parse_overrides(settings, path)) for path in resolve_notebooks(which)
+    ]
+
+
+def split_settings(values: list[str]) -> list[str]:
+    """Return the NAME=VALUE settings of ``--set`` arguments.
+
+    One argument may hold several, separated by spaces with shell quoting (as
+    ``make full SET='A=1 B="x y"'`` passes them).
+    """
+    import shlex
+
+    settings = []
+    for value in values:
+        try:
+            settings += shlex.split(value)
+        except ValueError as error:
+            raise RunError(f"--set {value!r}: {error} (check the quotes).") from None
+    return settings
