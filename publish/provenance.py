@@ -34,16 +34,19 @@ RECORD_KEY = "cnnbook"  # the notebook metadata key of the record
 # or Binder it installs `helpers` from the book's repository, elsewhere it does
 # nothing. Being the same boilerplate in every chapter, it is left out of the
 # code hash, so changing the repository URL does not make the runs stale.
-LAUNCH_CELL_TEMPLATE = (
-    "# In Colab or Binder, install the book's helpers first"
-    " (where they are installed, this does nothing).\n"
-    """\
-try:
-    import helpers
-except ModuleNotFoundError:
+LAUNCH_CELL_TEMPLATE = """\
+# In Colab or Binder, this installs the book's helpers from its repository.
+# On your own machine (`make lab` installs them), it does nothing.
+import importlib.util
+
+if importlib.util.find_spec("helpers") is None:
     %pip install --quiet "cnnbook-helpers @ git+{repository}"
-    import helpers"""
-)
+    importlib.invalidate_caches()
+    if importlib.util.find_spec("helpers") is None:
+        raise ModuleNotFoundError(
+            "The book's helpers could not be installed: check the internet "
+            "connection, or clone {repository} and run: make lab"
+        )"""
 
 
 def repository_url() -> str:
