@@ -1,6 +1,4 @@
-"""Tools for chapter 6, where the convnet looks.
-
-They are model copies, occlusion and rank correlation.
+"""Chapter 6's tools: model copies, occlusion maps and rank correlation.
 
 Grad-CAM itself is written out in the chapter. What is here is the
 bookkeeping around it: a copy of a model under another dtype policy (or with
