@@ -255,7 +255,7 @@ def plot_heatmap_overlays(
             interpolation="bilinear" if smooth else "nearest",
         )
         if titles is not None:
-            ax.set_title(titles[i], fontsize=9)
+            ax.set_title(titles[i], fontsize=11)  # legible at the page's column width
     if title:
         fig.suptitle(title)
     fig.tight_layout()

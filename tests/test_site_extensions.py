@@ -56,3 +56,22 @@ def test_the_description_skips_admonitions(tmp_path):
     )
     assert page_meta.first_paragraph(doctree) == "The first real paragraph."
     assert Path(page_meta.__file__).parent == BOOK / "_ext"
+
+
+def test_a_script_registered_twice_is_written_once():
+    import unique_scripts
+
+    class Script(str):
+        def __new__(cls, filename, **attributes):
+            self = super().__new__(cls, filename)
+            self.filename, self.attributes = filename, attributes
+            return self
+
+    config = Script("", body="const THEBE_JS_URL = 1")
+    again = Script("", body="const THEBE_JS_URL = 1")
+    again.filename = None  # as one of the two registrations has it
+    context = {
+        "script_files": [Script("a.js"), config, Script("b.js"), again, Script("a.js")]
+    }
+    unique_scripts.drop_duplicate_scripts(None, "page", "page.html", context, None)
+    assert [s.filename for s in context["script_files"]] == ["a.js", "", "b.js"]

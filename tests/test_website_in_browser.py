@@ -73,6 +73,8 @@ PAGE_CHECK = (
     if (!(img.naturalWidth > 0)) broken.push(img.getAttribute("src"));
   }));
   const text = document.querySelector("main").innerText;
+  const prose = document.querySelector("main").cloneNode(true);  // text without code
+  prose.querySelectorAll("pre, code, .highlight").forEach((e) => e.remove());
   const pathAlt = images.map((img) => img.getAttribute("alt") || "")
     .filter((alt) => alt === "" || /\\.(png|jpe?g|svg)$/i.test(alt) """
     """|| alt.includes("_images/"));
@@ -87,7 +89,7 @@ PAGE_CHECK = (
     broken: broken,
     problems: document.querySelectorAll(".system-message, .problematic").length,
     glueMarkers: (text.match(/\\{glue|\\bundefined\\b|\\bNaN\\b/g) || []),
-    rawMarkup: (text.match("""
+    rawMarkup: (prose.textContent.match("""
     """/\\|\\s*:?-{3,}|\\{(cite|cite:[pt]|term|doc|ref|glue:\\w+)\\}/g) || []),
     pathAlt: pathAlt,
     wide: wide,
