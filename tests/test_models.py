@@ -74,3 +74,51 @@ def test_multiply_adds_are_counted_by_hand_through_a_nested_model():
     outputs = layers.Dense(2)(layers.Flatten()(x))  # 180 x 2 = 360
     model = keras.Model(inputs, outputs)
     assert multiply_adds_per_image(model) == 3_888 + 1_296 + 2_016 + 360
+
+
+def layer_configs(model) -> list:
+    """Each layer's class and configuration, without its name (Keras numbers names)."""
+    return [
+        (
+            type(layer).__name__,
+            {k: v for k, v in layer.get_config().items() if k != "name"},
+        )
+        for layer in model.layers
+    ]
+
+
+def chapter_cell(notebook: str, start: str) -> str:
+    import nbformat
+
+    from publish.provenance import CHAPTERS
+
+    cells = nbformat.read(CHAPTERS / notebook, as_version=4).cells
+    return next(
+        c.source for c in cells if c.cell_type == "code" and c.source.startswith(start)
+    )
+
+
+def test_chapter_1_convnet_and_its_copy_in_helpers_have_the_same_layers(capsys):
+    """Chapter 2 rebuilds chapter 1's convnet from helpers.models: both must agree."""
+    namespace = {"keras": keras}
+    exec(
+        chapter_cell(
+            "01_fashion_mnist_dense_to_convnet.ipynb", "model = keras.Sequential("
+        ),
+        namespace,
+    )
+    assert layer_configs(build_fashion_convnet()) == layer_configs(namespace["model"])
+
+
+def test_chapter_4_convnet_and_its_copy_in_helpers_have_the_same_layers(capsys):
+    """The speed appendix times helpers.speed's copy of chapter 4's convnet."""
+    from keras import layers
+
+    from helpers.speed import dogs_vs_cats_convnet
+
+    namespace = {"keras": keras, "layers": layers, "IMAGE_SIZE": (180, 180)}
+    exec(
+        chapter_cell("04_dogs_vs_cats_from_scratch.ipynb", "def dogs_vs_cats_convnet("),
+        namespace,
+    )
+    assert layer_configs(dogs_vs_cats_convnet()) == layer_configs(namespace["model"])
