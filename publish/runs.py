@@ -268,6 +268,12 @@ def execute(source: Path, target: Path, parameters: dict | None, cwd: Path) -> f
     return time.perf_counter() - started
 
 
+def last_line(error: Exception) -> str:
+    """The last line of an error's message (papermill puts the cell's error there)."""
+    text = str(error).strip()
+    return text.splitlines()[-1] if text else type(error).__name__
+
+
 def run_full(path: Path, overrides: dict | None = None) -> None:
     """Re-run one notebook with its own settings (bar ``overrides``) and record how."""
     scratch = BOOK / "_output" / "full-runs"
@@ -292,15 +298,10 @@ def run_full(path: Path, overrides: dict | None = None) -> None:
                 f"notebook is unchanged."
             ) from None
         except Exception as error:
-            last = (
-                str(error).strip().splitlines()[-1]
-                if str(error).strip()
-                else type(error).__name__
-            )
             raise RunError(
                 f"The full run of {path.name} failed; the committed notebook is "
                 "unchanged and the failed run is in "
-                f"{executed.relative_to(BOOK)}: {last}"
+                f"{executed.relative_to(BOOK)}: {last_line(error)}"
             ) from None
     nb = without_run_metadata(nbformat.read(executed, as_version=4))
     nb.metadata[RECORD_KEY] = {
@@ -319,9 +320,8 @@ def run_full(path: Path, overrides: dict | None = None) -> None:
     }
     partial = path.with_suffix(".ipynb.partial")
     nbformat.write(nb, partial)
-    partial.replace(
-        path
-    )  # all at once: an interrupt now leaves the old or the new notebook
+    # All at once: an interrupt now leaves the old notebook or the new one.
+    partial.replace(path)
     print(
         f"full run of {path.name} took {seconds / 60:.1f} min; "
         "outputs and record saved",
@@ -346,14 +346,9 @@ def run_smoke(path: Path) -> Path:
         except KeyboardInterrupt:
             raise RunError(f"The smoke run of {path.name} was interrupted.") from None
         except Exception as error:
-            last = (
-                str(error).strip().splitlines()[-1]
-                if str(error).strip()
-                else type(error).__name__
-            )
             raise RunError(
                 f"The smoke run of {path.name} failed "
-                f"(see {folder / path.name}): {last}"
+                f"(see {folder / path.name}): {last_line(error)}"
             ) from None
     print(f"smoke run of {path.name} took {seconds:.0f} s", flush=True)
     return folder / path.name

@@ -27,6 +27,17 @@ SMOKE_PARAMETERS = smoke_parameters()
 
 DOGS_VS_CATS_CHAPTER = "04_dogs_vs_cats_from_scratch.ipynb"
 
+# pytest under nbval's lax mode: only cells tagged nbval-check-output are compared.
+NBVAL = [
+    sys.executable,
+    "-m",
+    "pytest",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "--nbval-lax",
+    "--nbval-current-env",
+]
 SKIPPED_IN_SNAPSHOT = {".git", ".venv", "_build", "__pycache__"}
 
 
@@ -107,18 +118,7 @@ def test_chapter_smoke_run(notebook, tmp_path):
         )
 
     nbval = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--nbval-lax",
-            "--nbval-current-env",
-            "--nbval-cell-timeout=900",
-            str(prepared),
-        ],
+        [*NBVAL, "--nbval-cell-timeout=900", str(prepared)],
         cwd=work,
         capture_output=True,
         text=True,
@@ -165,17 +165,7 @@ def test_nbval_lax_catches_a_changed_checked_output_and_a_failing_hidden_check(
         tmp_path / "probe.ipynb",
     )
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--nbval-lax",
-            "--nbval-current-env",
-            "probe.ipynb",
-        ],
+        [*NBVAL, "probe.ipynb"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

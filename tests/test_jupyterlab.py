@@ -16,14 +16,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
-from test_website_in_browser import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, DevTools
+from test_website_in_browser import SCREENSHOTS, DevTools
 
 from publish.provenance import chapter_notebooks
 
@@ -108,32 +107,14 @@ def press(tab: DevTools, key: str, code: int, shift: bool = False):
         )
 
 
-def test_a_chapter_opens_renders_and_runs_in_jupyterlab(lab):
+def test_a_chapter_opens_renders_and_runs_in_jupyterlab(lab, browser):
     url, folder = lab
-    if CHROMIUM is None:
-        pytest.fail(
-            "Chromium is not installed: `apt-get install chromium` "
-            "(the README's set-up does it)."
-        )
-    profile = Path(tempfile.mkdtemp(prefix="chromium-"))
-    browser = subprocess.Popen(
-        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    request = urllib.request.Request(
+        f"{browser}/json/new?{urllib.parse.quote(url, safe=':/?=&')}", method="PUT"
     )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        tab = DevTools(json.load(response)["webSocketDebuggerUrl"])
     try:
-        port_file = profile / "DevToolsActivePort"
-        wait_for(
-            lambda: port_file.is_file() and port_file.read_text().strip(),
-            30,
-            "Chromium did not start",
-        )
-        devtools = f"http://127.0.0.1:{int(port_file.read_text().split()[0])}"
-        request = urllib.request.Request(
-            f"{devtools}/json/new?{urllib.parse.quote(url, safe=':/?=&')}", method="PUT"
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            tab = DevTools(json.load(response)["webSocketDebuggerUrl"])
         tab.call(
             "Emulation.setDeviceMetricsOverride",
             width=1280,
@@ -191,10 +172,7 @@ def test_a_chapter_opens_renders_and_runs_in_jupyterlab(lab):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shot = tab.call("Page.captureScreenshot", format="png")
         (SCREENSHOTS / "jupyterlab.png").write_bytes(base64.b64decode(shot["data"]))
-        tab.close()
     finally:
-        browser.terminate()
-        browser.wait(timeout=30)
-        shutil.rmtree(profile, ignore_errors=True)
+        tab.close()
     assert "Error" not in printed, f"running the first cells failed:\n{printed[-2000:]}"
     assert "on tensorflow" in printed, printed[-2000:]

@@ -14,9 +14,6 @@ import base64
 import functools
 import http.server
 import json
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -37,25 +34,6 @@ PAGES = (
     + [f"chapters/{nb.stem}" for nb in chapter_notebooks()]
     + ["chapters/results", "chapters/glossary", "chapters/references"]
 )
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# No network beyond localhost: no proxy, no DNS, no background services.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--no-proxy-server",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--hide-scrollbars",
-    "--window-size=1280,900",
-    "--remote-debugging-port=0",
-]
 
 # Run in the page once it has loaded: what a reader would notice.
 PAGE_CHECK = (
@@ -183,34 +161,6 @@ def server(site):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.fail(
-            "Chromium is not installed: `apt-get install chromium` "
-            "(the README's set-up does it)."
-        )
-    profile = Path(tempfile.mkdtemp(prefix="chromium-"))
-    process = subprocess.Popen(
-        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    port_file = profile / "DevToolsActivePort"
-    for _ in range(300):
-        if port_file.is_file() and port_file.read_text().strip():
-            break
-        time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("Chromium did not start its DevTools endpoint within 30 s")
-    port = int(port_file.read_text().split()[0])
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=30)
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def open_page(browser: str, url: str) -> DevTools:
