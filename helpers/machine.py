@@ -36,7 +36,7 @@ def use_fastest_precision() -> str:
 
     mixed_float16 on an NVIDIA GPU with tensor cores (compute capability 7.0 or
     more); mixed_bfloat16 on a CPU with bfloat16 instructions (AMX, or AVX-512
-    BF16), where `make bench` measured chapter 4's training and VGG16's feature
+    BF16), where `make bench` measured chapter 5's training and VGG16's feature
     extraction about twice as fast as in float32 on 2 cores; float32 everywhere
     else. Under a mixed policy, give the model's last layer ``dtype="float32"`` so
     that its outputs and the loss stay in float32.
@@ -85,7 +85,7 @@ def use_precision(precision: str = "fastest") -> str:
 
     "fastest" leaves the choice to `use_fastest_precision`; a Keras policy name
     ("float32", "mixed_bfloat16", "mixed_float16") is set as given, e.g. to
-    compare a run's accuracy with and without mixed precision (chapters 1, 4, 5).
+    compare a run's accuracy with and without mixed precision (chapters 2, 5, 7).
     """
     import keras
 

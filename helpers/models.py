@@ -1,4 +1,4 @@
-"""Chapter 1's Fashion-MNIST convnet and the cost of a model.
+"""Chapter 2's Fashion-MNIST convnet, the cost of a model and its receptive field.
 
 The convnet is here for the chapters that build on it.
 """
@@ -9,10 +9,10 @@ from pathlib import Path
 
 
 def build_fashion_convnet():
-    """Return chapter 1's convnet (333,526 parameters), not yet compiled.
+    """Return chapter 2's convnet (333,526 parameters), not yet compiled.
 
-    Chapter 1 builds the same layers step by step; chapter 2 uses this when
-    chapter 1's checkpoint is not there.
+    Chapter 2 builds the same layers step by step; chapter 3 uses this when
+    chapter 2's checkpoint is not there.
     """
     import keras
 
@@ -41,7 +41,7 @@ def train_fashion_convnet(
     seed: int = 42,
     steps_per_execution: int = 32,
 ):
-    """Train chapter 1's convnet as chapter 1 does.
+    """Train chapter 2's convnet as chapter 2 does.
 
     Return the model (with its best epoch's weights) and its number of training
     images.
@@ -49,7 +49,7 @@ def train_fashion_convnet(
     Adam, batch 32, early stopping with patience 2 on the validation loss, 20%
     of the training images held out with ``random_state=42``; the best epoch is
     also saved to ``save_path``. The dtype policy in force is used. Used by
-    chapter 2 (when chapter 1's checkpoint is missing) and the speed page.
+    chapter 3 (when chapter 2's checkpoint is missing) and the speed page.
     """
     import keras
     import numpy as np
@@ -93,11 +93,11 @@ def load_or_train_fashion_convnet(
     train_size: int | None = None,
     seed: int = 42,
 ):
-    """Return chapter 1's trained convnet and where it came from.
+    """Return chapter 2's trained convnet and where it came from.
 
     Loads ``checkpoint`` when that file exists; otherwise trains the model with
     `train_fashion_convnet` and saves the best epoch to ``fallback_path``.
-    Returns ``(model, message)``. Used by chapter 2.
+    Returns ``(model, message)``. Used by chapter 3.
     """
     import keras
 
@@ -105,7 +105,7 @@ def load_or_train_fashion_convnet(
     if checkpoint.is_file():
         return keras.models.load_model(
             checkpoint
-        ), f"loaded chapter 1's model from {checkpoint.name}"
+        ), f"loaded chapter 2's model from {checkpoint.name}"
     model, training_images = train_fashion_convnet(
         fallback_path, epochs, train_size, seed
     )
@@ -125,7 +125,7 @@ def multiply_adds_per_image(model) -> int:
     or ``Dense`` layer multiplies its inputs by every weight of the kernel once,
     so a layer costs (output positions) x (kernel size). Biases, batch
     normalisation, activations and pooling are left out: they add little.
-    Nested models are counted layer by layer. Used by chapters 5 and 6.
+    Nested models are counted layer by layer. Used by chapters 6 and 7.
     """
     import math
 
@@ -148,3 +148,25 @@ def multiply_adds_per_image(model) -> int:
             continue
         total += math.prod(layer.output.shape[1:-1]) * kernel_size
     return total
+
+
+def receptive_field(model) -> int:
+    """Return the receptive field, in input pixels, of the last convolution's units.
+
+    Chapter 1 derives it, chapter 4 compares its models with it. Each
+    ``Conv2D`` or pooling window of size k widens the field by (k - 1) times
+    the jump, the product of the strides of the layers before it.
+    """
+    from keras import layers
+
+    field, jump, last_conv = 1, 1, 1
+    for layer in model.layers:
+        if isinstance(
+            layer, (layers.Conv2D, layers.MaxPooling2D, layers.AveragePooling2D)
+        ):
+            size = getattr(layer, "kernel_size", None) or layer.pool_size
+            field += (size[0] - 1) * jump
+            jump *= layer.strides[0]
+            if isinstance(layer, layers.Conv2D):
+                last_conv = field
+    return last_conv

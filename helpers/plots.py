@@ -16,7 +16,7 @@ def plot_history(
 
     ``history`` is what ``model.fit`` returns (or its ``.history`` dict);
     ``mark_epoch`` (counted from 1), when given, is drawn as a dashed line,
-    e.g. the epoch a checkpoint kept. Used by chapters 1, 3, 4 and 5.
+    e.g. the epoch a checkpoint kept. Used by chapters 2, 4, 5, 6 and 7.
     """
     curves: Mapping[str, Sequence[float]] = getattr(history, "history", history)
     fig, axes = plt.subplots(
@@ -50,7 +50,7 @@ def show_images(
 ) -> Figure:
     """Return a grid of grayscale or RGB images, each with an optional title.
 
-    Images may be (N, H, W), (N, H, W, 1) or (N, H, W, 3). Used by chapters 1 and 4.
+    Images may be (N, H, W), (N, H, W, 1) or (N, H, W, 3). Used by chapters 2 and 5.
     """
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:
@@ -80,7 +80,7 @@ def plot_class_probabilities(
     """Return a horizontal bar chart of one prediction's class probabilities.
 
     The predicted class is drawn in a strong colour and the true class, when
-    given, is named in the title. Used by chapter 1.
+    given, is named in the title. Used by chapter 2.
     """
     probabilities = np.asarray(probabilities, dtype=float)
     if len(probabilities) != len(class_names):
@@ -118,7 +118,7 @@ def plot_confusion_matrix(
 ) -> Figure:
     """Return the confusion matrix (rows: true class, columns: predicted class).
 
-    Drawn with scikit-learn's ``ConfusionMatrixDisplay``. Used by chapters 1 and 3.
+    Drawn with scikit-learn's ``ConfusionMatrixDisplay``. Used by chapters 2 and 4.
     """
     from sklearn.metrics import ConfusionMatrixDisplay
 
@@ -146,7 +146,7 @@ def plot_kernels(
     ``kernels`` has Keras's shape (height, width, 1, filters), e.g. (3, 3, 1, 32).
     Colours run from -limit (blue) through 0 (white) to +limit (red); by
     default limit is the largest absolute weight, and passing the same limit
-    for two layers makes them comparable. Used by chapter 2.
+    for two layers makes them comparable. Used by chapter 3.
     """
     kernels = np.asarray(kernels)
     if kernels.ndim != 4 or kernels.shape[2] != 1:
@@ -178,7 +178,7 @@ def plot_feature_maps(maps: np.ndarray, ncols: int = 16, title: str = "") -> Fig
     ``maps`` is (height, width, channels) or a batch of one, (1, height,
     width, channels). All panels share one colour scale (0 to the largest
     activation), so weak or silent channels look dark. Maps computed under
-    mixed precision (bfloat16, float16) are drawn as float32. Used by chapter 2.
+    mixed precision (bfloat16, float16) are drawn as float32. Used by chapter 3.
     """
     maps = np.asarray(maps, dtype="float32")
     if maps.ndim == 4 and maps.shape[0] == 1:
@@ -225,7 +225,7 @@ def plot_heatmap_overlays(
     its image and drawn from 0 (transparent blue) to its own maximum (red).
     Negative values are drawn as 0. ``smooth=False`` shows the map's cells as
     the blocks they are instead of blending them; ``title`` goes above the
-    grid. Used by chapter 6.
+    grid. Used by chapter 8.
     """
     images = np.asarray(images, dtype="float32")
     if len(images) != len(heatmaps):

@@ -1,4 +1,4 @@
-"""ImageNet-pretrained convolutional bases for chapters 5 and 6, found offline too.
+"""ImageNet-pretrained convolutional bases for chapters 7 and 8, found offline too.
 
 Keras downloads pretrained weights into its cache (``~/.keras/models/``, or
 ``$KERAS_HOME/models/``) on first use. Without internet, a copy in
@@ -42,17 +42,27 @@ def stage_local_weights(file_name: str) -> Path | None:
     """Return the weight file's place in the Keras cache, copying it there from
     ``$CNNBOOK_DATA/keras-weights/`` if needed; None when neither has it.
 
-    A file already in the cache is used as it is (never overwritten); a local
-    copy with the wrong hash is refused with a one-sentence DataError.
+    A good file already in the cache is used as it is. A damaged one (a
+    download cut short) is never deleted: it is renamed ``*.damaged`` when a
+    good local copy can take its place, and refused with a one-sentence
+    DataError otherwise. So is a local copy with the wrong hash.
     """
+    algorithm, digest, _ = WEIGHT_FILES[file_name]
     cached = keras_cache_dir() / file_name
-    if cached.is_file():
-        return cached
     folder = local_data_dir()
     source = folder / "keras-weights" / file_name if folder else None
-    if source is None or not source.is_file():
+    has_source = source is not None and source.is_file()
+    if cached.is_file():
+        if hashlib.new(algorithm, cached.read_bytes()).hexdigest() == digest:
+            return cached
+        if not has_source:
+            raise DataError(
+                f"{cached} is damaged (a download cut short?): delete it to download "
+                f"it again, or put a good copy in $CNNBOOK_DATA/keras-weights/."
+            )
+        cached.replace(cached.with_name(cached.name + ".damaged"))
+    if not has_source:
         return None
-    algorithm, digest, _ = WEIGHT_FILES[file_name]
     actual = hashlib.new(algorithm, source.read_bytes()).hexdigest()
     if actual != digest:
         raise DataError(
@@ -92,7 +102,7 @@ def load_imagenet_base(application, file_name: str, weights, **kwargs) -> keras.
 
 
 def load_vgg16_conv_base(weights="imagenet", input_shape=(180, 180, 3)) -> keras.Model:
-    """Return VGG16's convolutional base (14,714,688 parameters). Used by chapter 5."""
+    """Return VGG16's convolutional base (14,714,688 parameters). Used by chapter 7."""
     return load_imagenet_base(
         keras.applications.VGG16, VGG16_NO_TOP, weights, input_shape=input_shape
     )
@@ -101,7 +111,7 @@ def load_vgg16_conv_base(weights="imagenet", input_shape=(180, 180, 3)) -> keras
 def load_mobilenet_base(weights="imagenet", input_shape=(224, 224, 3)) -> keras.Model:
     """Return MobileNet v1's convolutional base at alpha 0.25 (218,544 parameters).
 
-    Used by chapter 5.
+    Used by chapter 7.
     """
     return load_imagenet_base(
         keras.applications.MobileNet,
@@ -112,7 +122,7 @@ def load_mobilenet_base(weights="imagenet", input_shape=(224, 224, 3)) -> keras.
     )
 
 
-# The bases chapter 5 can teach with: their names in words and the image size
+# The bases chapter 7 can teach with: their names in words and the image size
 # each expects.
 TRANSFER_BASES = {
     "vgg16": ("VGG16", (180, 180)),  # the published experiment's size
@@ -130,7 +140,7 @@ def load_transfer_base(base: str = "auto") -> tuple[str, keras.Model, str]:
 
     ``base`` is "vgg16", "mobilenet" or "auto": VGG16 when its ImageNet weights
     can be had (Keras cache, ``$CNNBOOK_DATA`` or a download), MobileNet v1
-    (alpha 0.25) otherwise. Used by chapters 5 and 6.
+    (alpha 0.25) otherwise. Used by chapters 7 and 8.
     """
     if base not in {"auto", *TRANSFER_BASES}:
         raise ValueError(

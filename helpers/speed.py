@@ -3,11 +3,11 @@
 Used by the speed page (`chapters/appendix_speed_on_a_cpu.ipynb`) and by `make bench`
 (`tests/bench.py`). Three workloads, each measured on the book's real data:
 
-* chapter 1: training steps of the Fashion-MNIST convnet on NumPy arrays;
-* chapter 4: epochs of the dogs-vs-cats convnet read from the JPEG folders,
+* chapter 2: training steps of the Fashion-MNIST convnet on NumPy arrays;
+* chapter 5: epochs of the dogs-vs-cats convnet read from the JPEG folders,
   training and validation as the chapter runs them (after a first, untimed
   epoch, which also fills any cache);
-* chapter 5: VGG16 feature extraction (random weights: the speed is the same).
+* chapter 7: VGG16 feature extraction (random weights: the speed is the same).
 
 "plain" is the way reference code writes it: float32, Keras's default batch
 of 32, one step per call, a directory dataset as Keras makes it (decoded
@@ -71,7 +71,7 @@ def fashion_training_run(
     policy: str = "float32",
     jit_compile: bool = False,
 ):
-    """Chapter 1's convnet, compiled as given.
+    """Chapter 2's convnet, compiled as given.
 
     Return a function that trains it one epoch on ``x``, ``y`` (batch 32).
     """
@@ -90,7 +90,7 @@ def fashion_training_run(
 
 
 def dogs_vs_cats_convnet():
-    """Chapter 4's 991,041-parameter convnet (its last layer computes in float32)."""
+    """Chapter 5's 991,041-parameter convnet (its last layer computes in float32)."""
     import keras
     from keras import layers
 
@@ -106,7 +106,7 @@ def dogs_vs_cats_convnet():
 
 
 def dogs_epoch_run(subset: Path, cached: bool, policy: str = "float32"):
-    """Chapter 4's training; return a function that runs one epoch.
+    """Chapter 5's training; return a function that runs one epoch.
 
     One epoch is a pass over ``subset/train``, then over ``validation``. Cached:
     the book's ``load_dogs_vs_cats_datasets``. Plain:
@@ -153,11 +153,11 @@ def vgg16_extraction_run(
     policy: str = "float32",
     batch_size: int = 128,
 ):
-    """Chapter 5: return a function that runs VGG16's base over training images.
+    """Chapter 7: return a function that runs VGG16's base over training images.
 
     It runs over the first ``images`` training images (a multiple of 32). The
     plain way loops over a directory dataset and calls ``predict`` per batch of
-    32; the one-pass way loads the images as one array (as chapter 5 does) and
+    32; the one-pass way loads the images as one array (as chapter 7 does) and
     calls ``predict`` once with ``batch_size``.
     """
     import keras
@@ -225,7 +225,7 @@ def compare_speeds(
     (x, y), _ = load_fashion_mnist()
     x, y = (x[:fashion_images] / 255.0).astype("float32")[..., None], y[:fashion_images]
     workloads = {
-        "chapter 1: convnet training": (
+        "chapter 2: convnet training": (
             len(x),
             {
                 "plain: float32, 1 step per call": fashion_training_run(x, y),
@@ -238,7 +238,7 @@ def compare_speeds(
                 ),
             },
         ),
-        "chapter 4: epoch from JPEGs": (
+        "chapter 5: epoch from JPEGs": (
             count_jpegs(Path(subset) / "train")
             + count_jpegs(Path(subset) / "validation"),
             {
@@ -251,7 +251,7 @@ def compare_speeds(
                 ),
             },
         ),
-        "chapter 5: VGG16 feature extraction": (
+        "chapter 7: VGG16 feature extraction": (
             vgg16_images,
             {
                 "plain: predict per batch of 32, float32": vgg16_extraction_run(

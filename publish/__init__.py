@@ -1,7 +1,7 @@
 """The machinery that publishes the book: full and smoke runs of the notebooks, their
 provenance records, and the speed benchmark.
 
-    python -m publish full chapters/01_fashion_mnist_dense_to_convnet.ipynb
+    python -m publish full chapters/02_fashion_mnist_dense_to_convnet.ipynb
     python -m publish full all --set 'FROZEN_EPOCHS=10'
     python -m publish smoke all
     python -m publish check

@@ -104,8 +104,8 @@ def test_glued_numbers_appear_in_the_page(site, notebook):
         assert shown in text, f"{key} should appear as {shown!r}"
 
 
-def test_chapter_1_shows_the_model_diagram(site):
-    notebook = BOOK / "chapters" / "01_fashion_mnist_dense_to_convnet.ipynb"
+def test_chapter_2_shows_the_model_diagram(site):
+    notebook = BOOK / "chapters" / "02_fashion_mnist_dense_to_convnet.ipynb"
     section = page(site, notebook).find("section", id="draw-the-model")
     assert section is not None, "no 'Draw the model' section"
     img = section.find("img")

@@ -12,7 +12,7 @@ from helpers import (
 )
 
 
-def test_fashion_convnet_has_chapter_1_layers():
+def test_fashion_convnet_has_chapter_2_layers():
     model = build_fashion_convnet()
     assert model.count_params() == 333_526
     assert [layer.count_params() for layer in model.layers] == [
@@ -98,27 +98,27 @@ def chapter_cell(notebook: str, start: str) -> str:
     )
 
 
-def test_chapter_1_convnet_and_its_copy_in_helpers_have_the_same_layers(capsys):
-    """Chapter 2 rebuilds chapter 1's convnet from helpers.models: both must agree."""
+def test_chapter_2_convnet_and_its_copy_in_helpers_have_the_same_layers(capsys):
+    """Chapter 3 rebuilds chapter 2's convnet from helpers.models: both must agree."""
     namespace = {"keras": keras}
     exec(
         chapter_cell(
-            "01_fashion_mnist_dense_to_convnet.ipynb", "model = keras.Sequential("
+            "02_fashion_mnist_dense_to_convnet.ipynb", "model = keras.Sequential("
         ),
         namespace,
     )
     assert layer_configs(build_fashion_convnet()) == layer_configs(namespace["model"])
 
 
-def test_chapter_4_convnet_and_its_copy_in_helpers_have_the_same_layers(capsys):
-    """The speed appendix times helpers.speed's copy of chapter 4's convnet."""
+def test_chapter_5_convnet_and_its_copy_in_helpers_have_the_same_layers(capsys):
+    """The speed appendix times helpers.speed's copy of chapter 5's convnet."""
     from keras import layers
 
     from helpers.speed import dogs_vs_cats_convnet
 
     namespace = {"keras": keras, "layers": layers, "IMAGE_SIZE": (180, 180)}
     exec(
-        chapter_cell("04_dogs_vs_cats_from_scratch.ipynb", "def dogs_vs_cats_convnet("),
+        chapter_cell("05_dogs_vs_cats_from_scratch.ipynb", "def dogs_vs_cats_convnet("),
         namespace,
     )
     assert layer_configs(dogs_vs_cats_convnet()) == layer_configs(namespace["model"])

@@ -23,6 +23,11 @@ from publish.provenance import (
     provenance_problems,
 )
 
+# The chapter the tests below copy, edit and re-run: its parameters (EPOCHS,
+# TRAIN_SIZE), glued values (fmnist_test_accuracy) and helpers (plot_history)
+# are the ones they name.
+FASHION_MNIST_CHAPTER = BOOK / "chapters" / "02_fashion_mnist_dense_to_convnet.ipynb"
+
 
 @pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
 def test_committed_outputs_come_from_a_full_run_of_this_code(notebook):
@@ -63,11 +68,11 @@ def test_committed_notebook_holds_no_path_of_the_machine_that_ran_it(notebook):
 
 @pytest.fixture
 def chapter_copy(tmp_path, monkeypatch):
-    """A copy of chapter 1 inside a scratch book folder.
+    """A copy of chapter 2 (Fashion-MNIST) inside a scratch book folder.
 
     The check reads paths relative to that folder.
     """
-    source = chapter_notebooks()[0]
+    source = FASHION_MNIST_CHAPTER
     (tmp_path / "chapters").mkdir()
     copy = tmp_path / "chapters" / source.name
     shutil.copy(source, copy)
@@ -212,7 +217,7 @@ def test_helper_dependencies_are_followed():
 
 
 def test_injected_smoke_parameters_do_not_change_the_code_hash(tmp_path):
-    source = chapter_notebooks()[0]
+    source = FASHION_MNIST_CHAPTER
     prepared = tmp_path / "prepared.ipynb"
     papermill.execute_notebook(
         str(source), str(prepared), parameters={"EPOCHS": 1}, prepare_only=True
@@ -252,7 +257,7 @@ def test_only_the_exact_launch_cell_is_left_out_of_the_code_hash():
 
 
 def test_full_run_settings_must_be_parameters_of_the_notebook():
-    chapter = chapter_notebooks()[0]
+    chapter = FASHION_MNIST_CHAPTER
     assert runs.parse_overrides(["EPOCHS=3", "TRAIN_SIZE = None"], chapter) == {
         "EPOCHS": 3,
         "TRAIN_SIZE": None,
@@ -279,7 +284,7 @@ def test_a_setting_one_notebook_lacks_stops_a_run_of_all_before_anything_runs(
 
 def test_set_without_a_value_is_an_error(capsys):
     assert (
-        cli.main(["full", "chapters/01_fashion_mnist_dense_to_convnet.ipynb", "--set"])
+        cli.main(["full", "chapters/02_fashion_mnist_dense_to_convnet.ipynb", "--set"])
         == 1
     )
     assert "--set needs NAME=VALUE" in capsys.readouterr().err
@@ -385,7 +390,7 @@ def test_changed_settings_are_shown_on_the_page(notebook):
 
 
 def test_a_notebooks_own_function_is_not_the_helper_of_the_same_name():
-    # Chapter 4 defines dogs_vs_cats_convnet itself; helpers.speed has its own
+    # Chapter 5 defines dogs_vs_cats_convnet itself; helpers.speed has its own
     # copy for timing.
     own = nbformat.v4.new_notebook(
         cells=[

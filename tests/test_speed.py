@@ -35,9 +35,9 @@ def test_time_in_turns_alternates_the_ways_and_counts_every_timed_call():
     assert speeds["pausing"] < speeds["steady"]
 
 
-def test_the_timed_dogs_vs_cats_convnet_is_chapter_4s():
-    # helpers.speed keeps its own copy of chapter 4's model (a helper cannot
-    # import a notebook); BOOK_DESIGN.md gives chapter 4's network 991,041
+def test_the_timed_dogs_vs_cats_convnet_is_chapter_5s():
+    # helpers.speed keeps its own copy of chapter 5's model (a helper cannot
+    # import a notebook); BOOK_DESIGN.md gives chapter 5's network 991,041
     # parameters.
     from helpers.speed import dogs_vs_cats_convnet
 

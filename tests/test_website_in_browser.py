@@ -237,7 +237,9 @@ def test_a_page_with_math_was_typeset(site, server, browser):
 
     This keeps the MathJax check above from being vacuous.
     """
-    tab = open_page(browser, f"{server}/chapters/03_convolution_and_pooling_mnist.html")
+    tab = open_page(
+        browser, f"{server}/chapters/01_convolution_and_pooling_by_hand.html"
+    )
     try:
         state = json.loads(tab.evaluate(PAGE_CHECK))
     finally:
