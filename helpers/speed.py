@@ -225,7 +225,7 @@ def compare_speeds(
     (x, y), _ = load_fashion_mnist()
     x, y = (x[:fashion_images] / 255.0).astype("float32")[..., None], y[:fashion_images]
     workloads = {
-        "chapter 2: convnet training": (
+        "chapter 1: convnet training": (
             len(x),
             {
                 "plain: float32, 1 step per call": fashion_training_run(x, y),
@@ -238,7 +238,7 @@ def compare_speeds(
                 ),
             },
         ),
-        "chapter 5: epoch from JPEGs": (
+        "chapter 4: epoch from JPEGs": (
             count_jpegs(Path(subset) / "train")
             + count_jpegs(Path(subset) / "validation"),
             {
@@ -251,7 +251,7 @@ def compare_speeds(
                 ),
             },
         ),
-        "chapter 7: VGG16 feature extraction": (
+        "chapter 5: VGG16 feature extraction": (
             vgg16_images,
             {
                 "plain: predict per batch of 32, float32": vgg16_extraction_run(
