@@ -16,7 +16,7 @@ def plot_history(
 
     ``history`` is what ``model.fit`` returns (or its ``.history`` dict);
     ``mark_epoch`` (counted from 1), when given, is drawn as a dashed line,
-    e.g. the epoch a checkpoint kept. Used by chapters 2, 4, 5, 6 and 7.
+    e.g. the epoch a checkpoint kept. Used by chapters 2, 4, 5 and 6.
     """
     curves: Mapping[str, Sequence[float]] = getattr(history, "history", history)
     fig, axes = plt.subplots(
@@ -225,7 +225,7 @@ def plot_heatmap_overlays(
     its image and drawn from 0 (transparent blue) to its own maximum (red).
     Negative values are drawn as 0. ``smooth=False`` shows the map's cells as
     the blocks they are instead of blending them; ``title`` goes above the
-    grid. Used by chapter 8.
+    grid. Used by chapter 7.
     """
     images = np.asarray(images, dtype="float32")
     if len(images) != len(heatmaps):

@@ -7,7 +7,7 @@ Used by the speed page (`chapters/appendix_speed_on_a_cpu.ipynb`) and by `make b
 * chapter 5: epochs of the dogs-vs-cats convnet read from the JPEG folders,
   training and validation as the chapter runs them (after a first, untimed
   epoch, which also fills any cache);
-* chapter 7: VGG16 feature extraction (random weights: the speed is the same).
+* chapter 6: VGG16 feature extraction (random weights: the speed is the same).
 
 "plain" is the way reference code writes it: float32, Keras's default batch
 of 32, one step per call, a directory dataset as Keras makes it (decoded
@@ -153,11 +153,11 @@ def vgg16_extraction_run(
     policy: str = "float32",
     batch_size: int = 128,
 ):
-    """Chapter 7: return a function that runs VGG16's base over training images.
+    """Chapter 6: return a function that runs VGG16's base over training images.
 
     It runs over the first ``images`` training images (a multiple of 32). The
     plain way loops over a directory dataset and calls ``predict`` per batch of
-    32; the one-pass way loads the images as one array (as chapter 7 does) and
+    32; the one-pass way loads the images as one array (as chapter 6 does) and
     calls ``predict`` once with ``batch_size``.
     """
     import keras

@@ -1,7 +1,8 @@
 """Training logs: a compact epoch log, and a history read back from a committed chapter.
 
-Used by chapter 6 (the modern convnet), which trains for 100 epochs and draws
-its curves against chapter 5's.
+Written for a modern-convnet chapter in progress (not yet in the book): it
+prints a 70-epoch run compactly and draws its curves against chapter 5's. The
+compact log is also meant for chapter 5's next run.
 """
 
 from __future__ import annotations
