@@ -7,13 +7,14 @@ compact log is also meant for chapter 5's next run.
 
 from __future__ import annotations
 
-import ast
 import re
 import time
 from pathlib import Path
 
 import keras
 import nbformat
+
+from helpers.glued import glued_value
 
 _LOG_VALUE = re.compile(r"(\w+): (-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)")
 
@@ -74,12 +75,9 @@ def read_fit_history(notebook: str | Path, history_name: str) -> dict | None:
     if not path.is_file():
         return None
     nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            scrap = output.get("metadata", {}).get("scrapbook", {})
-            if scrap.get("name") == history_name:
-                key = f"{scrap.get('mime_prefix', '')}text/plain"
-                return ast.literal_eval(output["data"][key])
+    glued = glued_value(nb, history_name)
+    if glued is not None:
+        return glued
     assignment = re.compile(rf"^{re.escape(history_name)}\s*=", re.MULTILINE)
     for cell in nb.cells:
         if cell.cell_type == "code" and assignment.search(cell.source):

@@ -245,25 +245,6 @@ def helpers_used(nb) -> dict[str, str]:
     }
 
 
-def glued_value(nb, name: str):
-    """Return the value a notebook glued under ``name``, or None.
-
-    A glued Python literal is returned as its value.
-    """
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            scrap = output.get("metadata", {}).get("scrapbook", {})
-            if scrap.get("name") == name:
-                text = output.get("data", {}).get(
-                    f"{scrap.get('mime_prefix', '')}text/plain", ""
-                )
-                try:
-                    return ast.literal_eval(text)
-                except (ValueError, SyntaxError):
-                    return text
-    return None
-
-
 def without_run_metadata(nb):
     """Drop papermill's and Jupyter's per-run metadata from a notebook.
 

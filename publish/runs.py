@@ -32,12 +32,12 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from helpers.glued import glued_value
 from publish.provenance import (
     BOOK,
     RECORD_KEY,
     chapter_notebooks,
     code_hash,
-    glued_value,
     helpers_used,
     outputs_hash,
     without_run_metadata,

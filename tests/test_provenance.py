@@ -13,6 +13,7 @@ import nbformat
 import papermill
 import pytest
 
+from helpers.glued import glued_value
 from publish import __main__ as cli
 from publish import provenance, runs
 from publish.provenance import (
@@ -431,15 +432,10 @@ def test_record_names_the_pretrained_weights_the_notebook_glued():
         )
     ]
     assert (
-        provenance.glued_value(
-            nbformat.v4.new_notebook(cells=[glued]), "pretrained_weights"
-        )
+        glued_value(nbformat.v4.new_notebook(cells=[glued]), "pretrained_weights")
         == "ImageNet (MobileNet)"
     )
-    assert (
-        provenance.glued_value(nbformat.v4.new_notebook(cells=[]), "pretrained_weights")
-        is None
-    )
+    assert glued_value(nbformat.v4.new_notebook(cells=[]), "pretrained_weights") is None
 
 
 def test_run_metadata_with_machine_paths_is_dropped():
