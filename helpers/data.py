@@ -118,8 +118,19 @@ def read_idx_gz(path: Path) -> np.ndarray:
 
 def download_with_keras(loader, dataset: str) -> tuple[Split, Split]:
     """Call a ``keras.datasets`` loader, turning a failed download into a DataError."""
+    import zipfile
+
     try:
         return loader()
+    except (EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
+        # Reading a file Keras had cached failed: it is cut short or not the file.
+        cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+        raise DataError(
+            f"{dataset}'s copy in the Keras cache ({cache}) is damaged "
+            f"({type(error).__name__}: {str(error).strip()[:80]}): delete its files "
+            f"there and run again to download it afresh, or set {DATA_ENV} to a "
+            f"folder with a local copy ({HOW_TO_GET_DATA})."
+        ) from None
     except Exception as error:  # Keras raises a bare Exception when a download fails
         reason = (
             str(error).strip().splitlines()[-1]

@@ -91,13 +91,15 @@ def decoding_problem(path: Path) -> str | None:
         tf.io.decode_image(
             tf.io.read_file(str(path)), channels=3, expand_animations=False
         )
-    except tf.errors.InvalidArgumentError as error:
+    except tf.errors.OpError as error:
         reason = (
             str(error.message).strip().splitlines()[0]
             if error.message
-            else "undecodable"
+            else type(error).__name__
         )
-        return f"not a decodable image ({reason})"
+        if isinstance(error, tf.errors.InvalidArgumentError):
+            return f"not a decodable image ({reason})"
+        return f"unreadable ({reason})"
     return None
 
 
@@ -110,6 +112,20 @@ def read_sha256sums(folder: Path) -> dict[str, str]:
     return {name.lstrip("*"): digest for digest, name in pairs}
 
 
+def copy_whole(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` so that ``target`` is never left half-written."""
+    partial = target.with_name(target.name + ".partial")
+    try:
+        shutil.copyfile(source, partial)
+        partial.replace(target)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise DataError(
+            f"Copying {source} to {target} failed ({error.strerror or error}): "
+            f"free some space or fix the folder's permissions, then run again."
+        ) from None
+
+
 def make_dogs_vs_cats_subset(
     source_dir: str | os.PathLike,
     subset_dir: str | os.PathLike,
@@ -118,8 +134,9 @@ def make_dogs_vs_cats_subset(
     """Copy the book's split of ``source_dir`` into ``subset_dir/<split>/<class>/``.
 
     ``splits`` maps a split name to a half-open range of image numbers, taken
-    for each class. Files that do not decode (or whose sha256 differs from a
-    SHA256SUMS list beside the source) are named in the report and left out;
+    for each class. Files that cannot be read or decoded (or whose sha256
+    differs from a SHA256SUMS list beside the source) are named in the report
+    and left out;
     files with other names are ignored and named. Safe to run twice: files
     already in place are kept. Used by chapters 5 to 7.
     """
@@ -154,16 +171,19 @@ def make_dogs_vs_cats_subset(
             report.skipped.append((file_name, "missing from the source folder"))
             continue
         path = source / file_name
-        if file_name in known_sha256 and sha256_of(path) != known_sha256[file_name]:
-            problem = "damaged: its sha256 differs from SHA256SUMS"
-        else:
-            problem = decoding_problem(path)
+        try:
+            if file_name in known_sha256 and sha256_of(path) != known_sha256[file_name]:
+                problem = "damaged: its sha256 differs from SHA256SUMS"
+            else:
+                problem = decoding_problem(path)
+        except OSError as error:  # a folder, a broken link, no permission
+            problem = f"unreadable ({error.strerror or type(error).__name__})"
         if problem:
             report.skipped.append((file_name, problem))
             continue
         target = subset / split / name / file_name
         if not target.is_file() or target.stat().st_size != path.stat().st_size:
-            shutil.copyfile(path, target)
+            copy_whole(path, target)
             report.copied += 1
         expected[split][name] += 1
     for split, per_class in expected.items():

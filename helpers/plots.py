@@ -22,7 +22,7 @@ def plot_history(
     fig, axes = plt.subplots(
         1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False
     )
-    for ax, metric in zip(axes[0], metrics):
+    for ax, metric in zip(axes[0], metrics, strict=True):
         if metric not in curves:
             raise KeyError(f"history has no {metric!r}; it has {sorted(curves)}")
         epochs = np.arange(1, len(curves[metric]) + 1)

@@ -42,17 +42,27 @@ def stage_local_weights(file_name: str) -> Path | None:
     """Return the weight file's place in the Keras cache, copying it there from
     ``$CNNBOOK_DATA/keras-weights/`` if needed; None when neither has it.
 
-    A file already in the cache is used as it is (never overwritten); a local
-    copy with the wrong hash is refused with a one-sentence DataError.
+    A good file already in the cache is used as it is. A damaged one (a
+    download cut short) is never deleted: it is renamed ``*.damaged`` when a
+    good local copy can take its place, and refused with a one-sentence
+    DataError otherwise. So is a local copy with the wrong hash.
     """
+    algorithm, digest, _ = WEIGHT_FILES[file_name]
     cached = keras_cache_dir() / file_name
-    if cached.is_file():
-        return cached
     folder = local_data_dir()
     source = folder / "keras-weights" / file_name if folder else None
-    if source is None or not source.is_file():
+    has_source = source is not None and source.is_file()
+    if cached.is_file():
+        if hashlib.new(algorithm, cached.read_bytes()).hexdigest() == digest:
+            return cached
+        if not has_source:
+            raise DataError(
+                f"{cached} is damaged (a download cut short?): delete it to download "
+                f"it again, or put a good copy in $CNNBOOK_DATA/keras-weights/."
+            )
+        cached.replace(cached.with_name(cached.name + ".damaged"))
+    if not has_source:
         return None
-    algorithm, digest, _ = WEIGHT_FILES[file_name]
     actual = hashlib.new(algorithm, source.read_bytes()).hexdigest()
     if actual != digest:
         raise DataError(

@@ -182,3 +182,40 @@ def test_data_error_in_a_notebook_is_one_line(tmp_path):
     shown = "\n".join(errors[0].traceback)
     assert len(shown.strip().splitlines()) == 1, shown
     assert "fashion-mnist/train-images-idx3-ubyte.gz" in shown
+
+
+def test_damaged_file_in_the_keras_cache_is_named_as_damaged(tmp_path):
+    """A download cut short in the Keras cache: the real loader reads it.
+
+    The message must say the cached copy is damaged, not that the data is missing.
+    """
+    import gzip
+
+    cache = tmp_path / "keras" / "datasets" / "fashion-mnist"
+    cache.mkdir(parents=True)
+    for name in ("train-labels-idx1", "t10k-labels-idx1", "t10k-images-idx3"):
+        with gzip.open(cache / f"{name}-ubyte.gz", "wb") as f:
+            f.write(bytes(16))
+    whole = gzip.compress(bytes(16 + 28 * 28 * 10))
+    (cache / "train-images-idx3-ubyte.gz").write_bytes(whole[: len(whole) // 2])
+    env = {k: v for k, v in os.environ.items() if k != "CNNBOOK_DATA"}
+    env.update(KERAS_HOME=str(tmp_path / "keras"), TF_CPP_MIN_LOG_LEVEL="3")
+    script = textwrap.dedent("""
+        import helpers
+        try:
+            helpers.load_fashion_mnist()
+        except helpers.DataError as error:
+            print("DataError:", error)
+    """)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    (line,) = [line for line in result.stdout.splitlines() if line.strip()]
+    assert line.startswith(
+        f"DataError: Fashion-MNIST's copy in the Keras cache ({tmp_path / 'keras'}"
+    ), result.stdout
+    assert "is damaged (EOFError" in line and "delete its files" in line

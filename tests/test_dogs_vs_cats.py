@@ -163,3 +163,22 @@ def test_book_datasets_run_without_the_autotuner(kaggle_folder, tmp_path):
     assert {
         split: dataset.options().autotune.enabled for split, dataset in datasets.items()
     } == {"train": False, "validation": False, "test": False}
+
+
+def test_subset_names_unreadable_files_and_copies_the_rest(kaggle_folder, tmp_path):
+    """A folder with an image's name and a link to nothing cannot be read.
+
+    (Both fail for root too, unlike a file without read permission.)
+    """
+    (kaggle_folder / "cat.2.jpg").unlink()
+    (kaggle_folder / "cat.2.jpg").mkdir()
+    (kaggle_folder / "dog.3.jpg").unlink()
+    (kaggle_folder / "dog.3.jpg").symlink_to(tmp_path / "gone.jpg")
+    subset = tmp_path / "subset"
+
+    report = make_dogs_vs_cats_subset(kaggle_folder, subset, SPLITS)
+
+    assert [name for name, _ in report.skipped] == ["cat.2.jpg", "dog.3.jpg"]
+    assert all(why.startswith("unreadable (") for _, why in report.skipped), report
+    assert report.counts["train"] == {"cat": 3, "dog": 3}
+    assert not list(subset.rglob("*.partial"))

@@ -38,14 +38,40 @@ def test_local_copy_is_checked_and_placed_in_the_keras_cache(places):
     assert not list(cached.parent.glob("*.partial"))
 
 
-def test_a_file_already_in_the_cache_is_never_overwritten(places):
+def test_a_good_file_already_in_the_cache_is_used_as_it_is(places):
     root, content = places
     mine = root / "keras" / "models" / "tiny.h5"
     mine.parent.mkdir(parents=True)
-    mine.write_bytes(b"the user's own file")
+    mine.write_bytes(content)
+    before = mine.stat().st_mtime_ns
+    assert pretrained.stage_local_weights("tiny.h5") == mine
+    assert mine.read_bytes() == content and mine.stat().st_mtime_ns == before
+
+
+def test_a_damaged_cached_file_is_kept_aside_for_a_good_local_copy(places):
+    root, content = places
+    mine = root / "keras" / "models" / "tiny.h5"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(content[:10])  # a download cut short
     (root / "data" / "keras-weights" / "tiny.h5").write_bytes(content)
     assert pretrained.stage_local_weights("tiny.h5") == mine
-    assert mine.read_bytes() == b"the user's own file"
+    assert mine.read_bytes() == content
+    assert (mine.parent / "tiny.h5.damaged").read_bytes() == content[:10]
+
+
+def test_a_damaged_cached_file_without_a_local_copy_is_one_sentence(
+    places, monkeypatch
+):
+    root, content = places
+    monkeypatch.delenv("CNNBOOK_DATA")
+    mine = root / "keras" / "models" / "tiny.h5"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(content[:10])
+    with pytest.raises(DataError) as error:
+        pretrained.stage_local_weights("tiny.h5")
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(f"{mine} is damaged")
+    assert mine.read_bytes() == content[:10]
 
 
 def test_a_damaged_local_copy_is_refused_in_one_sentence(places):
