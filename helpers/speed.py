@@ -1,13 +1,14 @@
 """Images per second: the reference code's way next to the book's.
 
 Used by the speed page (`chapters/appendix_speed_on_a_cpu.ipynb`) and by `make bench`
-(`tests/bench.py`). Three workloads, each measured on the book's real data:
+(`publish/bench.py`). Three workloads, each measured on the book's real data:
 
-* chapter 2: training steps of the Fashion-MNIST convnet on NumPy arrays;
-* chapter 5: epochs of the dogs-vs-cats convnet read from the JPEG folders,
+* training steps of the Fashion-MNIST convnet on NumPy arrays;
+* epochs of the dogs-vs-cats convnet read from the JPEG folders,
   training and validation as the chapter runs them (after a first, untimed
   epoch, which also fills any cache);
-* chapter 6: VGG16 feature extraction (random weights: the speed is the same).
+* VGG16 feature extraction, as in transfer learning (random weights: the speed
+  is the same).
 
 "plain" is the way reference code writes it: float32, Keras's default batch
 of 32, one step per call, a directory dataset as Keras makes it (decoded
@@ -153,12 +154,12 @@ def vgg16_extraction_run(
     policy: str = "float32",
     batch_size: int = 128,
 ):
-    """Chapter 6: return a function that runs VGG16's base over training images.
+    """Transfer learning: return a function that runs VGG16's base over training images.
 
     It runs over the first ``images`` training images (a multiple of 32). The
     plain way loops over a directory dataset and calls ``predict`` per batch of
-    32; the one-pass way loads the images as one array (as chapter 6 does) and
-    calls ``predict`` once with ``batch_size``.
+    32; the one-pass way loads the images as one array (as the transfer-learning
+    chapter does) and calls ``predict`` once with ``batch_size``.
     """
     import keras
     import numpy as np
@@ -225,7 +226,7 @@ def compare_speeds(
     (x, y), _ = load_fashion_mnist()
     x, y = (x[:fashion_images] / 255.0).astype("float32")[..., None], y[:fashion_images]
     workloads = {
-        "chapter 1: convnet training": (
+        "Fashion-MNIST: convnet training": (
             len(x),
             {
                 "plain: float32, 1 step per call": fashion_training_run(x, y),
@@ -238,7 +239,7 @@ def compare_speeds(
                 ),
             },
         ),
-        "chapter 4: epoch from JPEGs": (
+        "dogs vs cats: epoch from JPEGs": (
             count_jpegs(Path(subset) / "train")
             + count_jpegs(Path(subset) / "validation"),
             {
@@ -251,7 +252,7 @@ def compare_speeds(
                 ),
             },
         ),
-        "chapter 5: VGG16 feature extraction": (
+        "VGG16 feature extraction": (
             vgg16_images,
             {
                 "plain: predict per batch of 32, float32": vgg16_extraction_run(
@@ -268,6 +269,7 @@ def compare_speeds(
     }
     rows: list[dict] = []
     for workload, (images, runs) in workloads.items():
+        progress(workload)
         speeds = time_in_turns(runs, images, repeats)
         plain = next(iter(speeds.values()))
         for way, speed in speeds.items():
@@ -280,7 +282,5 @@ def compare_speeds(
                     "ratio_to_plain": speed / plain,
                 }
             )
-            progress(
-                f"{workload:<37} {way:<47} {speed:8.1f} images/s {speed / plain:5.2f}x"
-            )
+            progress(f"  {way:<45} {speed:7.1f} images/s {speed / plain:5.2f}x")
     return rows

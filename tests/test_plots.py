@@ -1,5 +1,9 @@
 """Unit tests of helpers.plots with tiny generated arrays."""
 
+import json
+import re
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -18,11 +22,43 @@ from helpers import (  # noqa: E402
     show_images,
 )
 
+# The smallest text a figure of the book may use, in points. The website test
+# turns it into pixels for every figure as the page shows it (at least 9 px).
+SMALLEST_FIGURE_FONT_PT = 8
+
 
 @pytest.fixture(autouse=True)
 def close_figures():
+    """After each test: no text in the figures it drew is below the book's least."""
     yield
-    plt.close("all")
+    try:
+        for number in plt.get_fignums():
+            texts = plt.figure(number).findobj(matplotlib.text.Text)
+            small = [
+                (t.get_text(), t.get_fontsize())
+                for t in texts
+                if t.get_text() and t.get_fontsize() < SMALLEST_FIGURE_FONT_PT
+            ]
+            assert small == [], f"text below {SMALLEST_FIGURE_FONT_PT} pt: {small}"
+    finally:
+        plt.close("all")
+
+
+def test_chapters_set_no_font_below_the_books_least():
+    """Font sizes written in the chapters' code (the helpers' are drawn above)."""
+    size = re.compile(r"\b(?:fontsize|labelsize|titlesize)\s*=\s*([^,)\s]+)")
+    too_small = []
+    for path in sorted(Path(__file__).parents[1].glob("chapters/*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            for value in size.findall("".join(cell["source"])):
+                value = value.strip("\"'")
+                named = {"xx-small": 5.79, "x-small": 6.94, "smaller": 8.33}
+                points = named.get(value) if value in named else float(value)
+                if points is not None and points < SMALLEST_FIGURE_FONT_PT:
+                    too_small.append((path.name, value))
+    assert too_small == []
 
 
 def test_plot_history_draws_training_and_validation_per_metric():

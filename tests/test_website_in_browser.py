@@ -23,10 +23,13 @@ from pathlib import Path
 import pytest
 import yaml
 from bs4 import BeautifulSoup
+from test_plots import SMALLEST_FIGURE_FONT_PT
 
 from publish.provenance import BOOK, chapter_notebooks, repository_url
 
 pytestmark = pytest.mark.book
+
+LEAST_TEXT_PX = 9  # the least height of a figure's text on the page
 
 SCREENSHOTS = BOOK / "_output" / "screenshots"
 PAGES = (
@@ -60,6 +63,10 @@ PAGE_CHECK = (
     .filter((pre) => pre.scrollWidth > pre.clientWidth + 2)
     .map((pre) => pre.innerText.split("\\n")"""
     """.sort((a, b) => b.length - a.length)[0].slice(0, 100));
+  const figures = images.filter((img) => img.closest("main") && img.naturalWidth > 0)
+    .map((img) => ({src: img.src, natural: img.naturalWidth, """
+    """shown: img.getBoundingClientRect().width}))
+    .filter((f) => f.shown > 0);  // not in a closed dropdown
   const math = [...document.querySelectorAll("main .math")];
   return JSON.stringify({
     title: document.title,
@@ -71,6 +78,7 @@ PAGE_CHECK = (
     """/\\|\\s*:?-{3,}|\\{(cite|cite:[pt]|term|doc|ref|glue:\\w+)\\}/g) || []),
     pathAlt: pathAlt,
     wide: wide,
+    figures: figures,
     math: math.length,
     typeset: math.filter((m) => m.querySelector("mjx-container")).length,
     mathErrors: document.querySelectorAll("mjx-merror").length,
@@ -230,6 +238,35 @@ def test_page_renders_in_chromium(site, server, browser, page):
     )
     if page.split("/")[-1][:2].isdigit():
         assert state["images"] > 0, f"{page} shows no image"
+    assert small_figure_text(site, server, state["figures"]) == [], (
+        f"{page}: figures whose smallest text (the book's least, "
+        f"{SMALLEST_FIGURE_FONT_PT} pt) is shown below {LEAST_TEXT_PX} px high"
+    )
+
+
+def small_figure_text(site: Path, server: str, figures: list[dict]) -> list[str]:
+    """Return the Matplotlib figures whose smallest text renders too small.
+
+    A figure's text of f points is f / 72 inches on the figure, so f / 72 x dpi
+    pixels in its PNG, scaled by the width the page shows it at over the PNG's.
+    """
+    from PIL import Image
+
+    small = []
+    for figure in figures:
+        path = site / urllib.parse.unquote(figure["src"].removeprefix(server + "/"))
+        with Image.open(path) as image:
+            if not image.info.get("Software", "").startswith("Matplotlib"):
+                continue  # a diagram or a photograph, not a plot
+            dpi = image.info["dpi"][0]
+        scale = figure["shown"] / figure["natural"]
+        pixels = SMALLEST_FIGURE_FONT_PT / 72 * dpi * scale
+        if pixels < LEAST_TEXT_PX:
+            small.append(
+                f"{path.name}: {figure['natural']} px wide shown at "
+                f"{figure['shown']:.0f} px, text {pixels:.1f} px"
+            )
+    return small
 
 
 def test_a_page_with_math_was_typeset(site, server, browser):
