@@ -81,6 +81,7 @@ bench: setup
 # ruff with the repository's configuration (pyproject.toml): the code, then the notebooks.
 lint: setup
 	$(BIN)/ruff check helpers publish tests _ext
+	$(BIN)/ruff format --check helpers publish tests _ext
 	$(BIN)/nbqa ruff chapters
 
 clean:

@@ -116,20 +116,38 @@ def read_idx_gz(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
+# Where keras.datasets keeps each download, under $KERAS_HOME/datasets/.
+KERAS_CACHE_NAMES = {"Fashion-MNIST": "fashion-mnist", "MNIST": "mnist.npz"}
+
+
 def download_with_keras(loader, dataset: str) -> tuple[Split, Split]:
     """Call a ``keras.datasets`` loader, turning a failed download into a DataError."""
+    import errno
     import zipfile
 
+    cached = KERAS_CACHE_NAMES.get(dataset, "")
     try:
         return loader()
-    except (EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
-        # Reading a file Keras had cached failed: it is cut short or not the file.
-        cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+    except (ConnectionError, TimeoutError) as error:  # cut off mid-download
         raise DataError(
-            f"{dataset}'s copy in the Keras cache ({cache}) is damaged "
-            f"({type(error).__name__}: {str(error).strip()[:80]}): delete its files "
-            f"there and run again to download it afresh, or set {DATA_ENV} to a "
-            f"folder with a local copy ({HOW_TO_GET_DATA})."
+            f"{dataset} could not be downloaded ({type(error).__name__}): check the "
+            f"internet connection and run again, or set {DATA_ENV} to a folder with "
+            f"a local copy ({HOW_TO_GET_DATA})."
+        ) from None
+    except (EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            raise DataError(
+                f"The disk is full: {dataset} could not be saved in the Keras cache; "
+                "free some space and run again."
+            ) from None
+        # Reading a file Keras had cached failed: it is cut short or not the file.
+        home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+        detail = (str(error).strip().splitlines() or [""])[0][:80]
+        raise DataError(
+            f"{dataset}'s copy in the Keras cache ({home / 'datasets' / cached}) is "
+            f"damaged ({type(error).__name__}: {detail}): delete it and run again to "
+            f"download it afresh, or set {DATA_ENV} to a folder with a local copy "
+            f"({HOW_TO_GET_DATA})."
         ) from None
     except Exception as error:  # Keras raises a bare Exception when a download fails
         reason = (

@@ -118,8 +118,10 @@ def copy_whole(source: Path, target: Path) -> None:
     try:
         shutil.copyfile(source, partial)
         partial.replace(target)
-    except OSError as error:
+    except BaseException as error:  # an interrupt too: no .partial is left
         partial.unlink(missing_ok=True)
+        if not isinstance(error, OSError):
+            raise
         raise DataError(
             f"Copying {source} to {target} failed ({error.strerror or error}): "
             f"free some space or fix the folder's permissions, then run again."
@@ -190,6 +192,8 @@ def make_dogs_vs_cats_subset(
         report.counts[split] = {}
         for name, count in per_class.items():
             folder = subset / split / name
+            for leftover in folder.glob("*.jpg.partial"):  # a copy cut off by a kill
+                leftover.unlink()
             found = sum(1 for p in folder.iterdir() if p.is_file())
             if found != count:
                 raise DataError(

@@ -43,32 +43,35 @@ def stage_local_weights(file_name: str) -> Path | None:
     ``$CNNBOOK_DATA/keras-weights/`` if needed; None when neither has it.
 
     A good file already in the cache is used as it is. A damaged one (a
-    download cut short) is never deleted: it is renamed ``*.damaged`` when a
-    good local copy can take its place, and refused with a one-sentence
-    DataError otherwise. So is a local copy with the wrong hash.
+    download cut short) is never deleted: it is renamed ``*.damaged`` (or
+    ``*.damaged-2``, ...) so that a good local copy, or else a fresh download
+    by Keras, takes its place. A local copy with the wrong hash is refused
+    with a one-sentence DataError.
     """
     algorithm, digest, _ = WEIGHT_FILES[file_name]
     cached = keras_cache_dir() / file_name
     folder = local_data_dir()
     source = folder / "keras-weights" / file_name if folder else None
     has_source = source is not None and source.is_file()
+    if has_source:
+        actual = hashlib.new(algorithm, source.read_bytes()).hexdigest()
+        if actual != digest:
+            raise DataError(
+                f"{source} is damaged or not the Keras file ({algorithm} "
+                f"{actual[:12]}... instead of {digest[:12]}...): replace it with a "
+                "fresh copy."
+            )
     if cached.is_file():
         if hashlib.new(algorithm, cached.read_bytes()).hexdigest() == digest:
             return cached
-        if not has_source:
-            raise DataError(
-                f"{cached} is damaged (a download cut short?): delete it to download "
-                f"it again, or put a good copy in $CNNBOOK_DATA/keras-weights/."
-            )
-        cached.replace(cached.with_name(cached.name + ".damaged"))
+        aside = cached.with_name(cached.name + ".damaged")
+        number = 1
+        while aside.exists():
+            number += 1
+            aside = cached.with_name(f"{cached.name}.damaged-{number}")
+        cached.rename(aside)
     if not has_source:
         return None
-    actual = hashlib.new(algorithm, source.read_bytes()).hexdigest()
-    if actual != digest:
-        raise DataError(
-            f"{source} is damaged or not the Keras file ({algorithm} {actual[:12]}... "
-            f"instead of {digest[:12]}...): replace it with a fresh copy."
-        )
     cached.parent.mkdir(parents=True, exist_ok=True)
     partial = cached.with_suffix(".partial")
     shutil.copyfile(source, partial)

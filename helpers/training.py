@@ -1,8 +1,9 @@
 """Training logs: a compact epoch log, and a history read back from a committed chapter.
 
-Written for a modern-convnet chapter in progress (not yet in the book): it
-prints a 70-epoch run compactly and draws its curves against chapter 5's. The
-compact log is also meant for chapter 5's next run.
+Chapter 5 prints its two fits with ``CompactLog`` and glues the augmented
+run's history; the modern-convnet chapter in progress (``drafts/``, not yet in
+the book) prints its run the same way and reads that history back with
+``read_fit_history`` to draw both models on one figure.
 """
 
 from __future__ import annotations

@@ -218,4 +218,4 @@ def test_damaged_file_in_the_keras_cache_is_named_as_damaged(tmp_path):
     assert line.startswith(
         f"DataError: Fashion-MNIST's copy in the Keras cache ({tmp_path / 'keras'}"
     ), result.stdout
-    assert "is damaged (EOFError" in line and "delete its files" in line
+    assert "fashion-mnist) is damaged (EOFError" in line and "delete it and" in line

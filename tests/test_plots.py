@@ -21,10 +21,7 @@ from helpers import (  # noqa: E402
     plot_kernels,
     show_images,
 )
-
-# The smallest text a figure of the book may use, in points. The website test
-# turns it into pixels for every figure as the page shows it (at least 9 px).
-SMALLEST_FIGURE_FONT_PT = 8
+from helpers.plots import SMALLEST_FONT_PT  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -37,9 +34,9 @@ def close_figures():
             small = [
                 (t.get_text(), t.get_fontsize())
                 for t in texts
-                if t.get_text() and t.get_fontsize() < SMALLEST_FIGURE_FONT_PT
+                if t.get_text() and t.get_fontsize() < SMALLEST_FONT_PT
             ]
-            assert small == [], f"text below {SMALLEST_FIGURE_FONT_PT} pt: {small}"
+            assert small == [], f"text below {SMALLEST_FONT_PT} pt: {small}"
     finally:
         plt.close("all")
 
@@ -47,18 +44,27 @@ def close_figures():
 def test_chapters_set_no_font_below_the_books_least():
     """Font sizes written in the chapters' code (the helpers' are drawn above)."""
     size = re.compile(r"\b(?:fontsize|labelsize|titlesize)\s*=\s*([^,)\s]+)")
-    too_small = []
+    scalings = matplotlib.font_manager.font_scalings  # "small": 0.833, ...
+    base = matplotlib.rcParams["font.size"]
+    too_small, unread = [], []
     for path in sorted(Path(__file__).parents[1].glob("chapters/*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
             if cell["cell_type"] != "code":
                 continue
             for value in size.findall("".join(cell["source"])):
-                value = value.strip("\"'")
-                named = {"xx-small": 5.79, "x-small": 6.94, "smaller": 8.33}
-                points = named.get(value) if value in named else float(value)
-                if points is not None and points < SMALLEST_FIGURE_FONT_PT:
+                name = value.strip("\"'")
+                if name in scalings:
+                    points = (scalings[name] or 1.0) * base
+                else:
+                    try:
+                        points = float(name)
+                    except ValueError:
+                        unread.append((path.name, value))
+                        continue
+                if points < SMALLEST_FONT_PT:
                     too_small.append((path.name, value))
-    assert too_small == []
+    assert too_small == [], f"font sizes below {SMALLEST_FONT_PT} pt: {too_small}"
+    assert unread == [], f"give font sizes as numbers or names, not: {unread}"
 
 
 def test_plot_history_draws_training_and_validation_per_metric():
