@@ -23,12 +23,14 @@ help:
 
 setup: $(STAMP) graphviz
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml ipython_kernel_config.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
 		{ echo "Python 3.10 or newer is needed (found $$($(PYTHON) --version)); set PYTHON=python3.x"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	mkdir -p $(VENV)/etc/ipython
+	cp ipython_kernel_config.py $(VENV)/etc/ipython/
 	touch $(STAMP)
 
 # $(call install_tool,command,apt package,what it is for,how to get it elsewhere):

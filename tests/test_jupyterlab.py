@@ -5,7 +5,8 @@ committed notebook). The test waits for the notebook to render, checks that
 jupyterlab-myst turned the learning-objectives admonition into a box (not a
 code block of raw MyST), then presses Shift+Enter through the first cells as
 a learner would: the launch cell must find the installed `helpers` package
-and the set-up cell must import everything and print the Keras version.
+and the set-up cell must import everything and print the Keras version,
+without TensorFlow's C++ start-up log lines.
 """
 
 from __future__ import annotations
@@ -176,3 +177,5 @@ def test_a_chapter_opens_renders_and_runs_in_jupyterlab(lab, browser):
         tab.close()
     assert "Error" not in printed, f"running the first cells failed:\n{printed[-2000:]}"
     assert "on tensorflow" in printed, printed[-2000:]
+    # TensorFlow's C++ start-up log goes to the terminal (ipython_kernel_config.py)
+    assert "oneDNN" not in printed and "InitializeLog" not in printed, printed[-2000:]
