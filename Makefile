@@ -12,7 +12,7 @@ SET    ?=
 
 help:
 	@echo "make book          build the website into _build/html (index.html)"
-	@echo "make test          run the whole test suite (about 10 minutes on 2 CPU cores)"
+	@echo "make test          run the whole test suite (about 6 minutes on 2 CPU cores)"
 	@echo "make lab           open the chapters in JupyterLab"
 	@echo "make full NB=...   re-run a chapter (or NB=all) with the book's settings and record provenance"
 	@echo "                   (SET='NAME=VALUE ...' changes settings this machine cannot run; recorded)"

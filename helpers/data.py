@@ -166,7 +166,7 @@ def load_fashion_mnist() -> tuple[Split, Split]:
     """Return Fashion-MNIST as ``(x_train, y_train), (x_test, y_test)``, all uint8.
 
     Images are (60000, 28, 28) and (10000, 28, 28); labels are 0-9, named by
-    ``FASHION_MNIST_CLASS_NAMES``. Used by chapters 2 and 3.
+    ``FASHION_MNIST_CLASS_NAMES``. Used by chapters 2 and 3 and the speed appendix.
     """
     folder = local_data_dir()
     if folder is None:

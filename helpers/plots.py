@@ -123,7 +123,7 @@ def plot_confusion_matrix(
 ) -> Figure:
     """Return the confusion matrix (rows: true class, columns: predicted class).
 
-    Drawn with scikit-learn's ``ConfusionMatrixDisplay``. Used by chapters 2 and 4.
+    Drawn with scikit-learn's ``ConfusionMatrixDisplay``. Used by chapter 2.
     """
     from sklearn.metrics import ConfusionMatrixDisplay
 

@@ -99,8 +99,7 @@ def load_imagenet_base(application, file_name: str, weights, **kwargs) -> keras.
             f"The ImageNet weights of {application.__name__} ({file_name}, "
             f"{size:,} bytes) are not on this machine and could not be downloaded: "
             "connect to the internet, or put the file in "
-            f"$CNNBOOK_DATA/keras-weights/ or {keras_cache_dir()}/; to run without "
-            "them, set WEIGHTS = None."
+            f"$CNNBOOK_DATA/keras-weights/ or {keras_cache_dir()}/."
         ) from None
 
 
@@ -114,7 +113,7 @@ def load_vgg16_conv_base(weights="imagenet", input_shape=(180, 180, 3)) -> keras
 def load_mobilenet_base(weights="imagenet", input_shape=(224, 224, 3)) -> keras.Model:
     """Return MobileNet v1's convolutional base at alpha 0.25 (218,544 parameters).
 
-    Used by chapter 6.
+    Used by chapters 6 and 7.
     """
     return load_imagenet_base(
         keras.applications.MobileNet,
@@ -143,7 +142,7 @@ def load_transfer_base(base: str = "auto") -> tuple[str, keras.Model, str]:
 
     ``base`` is "vgg16", "mobilenet" or "auto": VGG16 when its ImageNet weights
     can be had (Keras cache, ``$CNNBOOK_DATA`` or a download), MobileNet v1
-    (alpha 0.25) otherwise. Used by chapters 6 and 7.
+    (alpha 0.25) otherwise. Used by chapter 6.
     """
     if base not in {"auto", *TRANSFER_BASES}:
         raise ValueError(

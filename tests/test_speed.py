@@ -37,8 +37,8 @@ def test_time_in_turns_alternates_the_ways_and_counts_every_timed_call():
 
 def test_the_timed_dogs_vs_cats_convnet_is_chapter_5s():
     # helpers.speed keeps its own copy of chapter 5's model (a helper cannot
-    # import a notebook); BOOK_DESIGN.md gives chapter 5's network 991,041
-    # parameters.
+    # import a notebook); chapter 5's hidden check asserts its network's
+    # 991,041 parameters.
     from helpers.speed import dogs_vs_cats_convnet
 
     model = dogs_vs_cats_convnet()
