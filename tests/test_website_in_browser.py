@@ -239,9 +239,51 @@ def test_page_renders_in_chromium(site, server, browser, page):
     if page.split("/")[-1][:2].isdigit():
         assert state["images"] > 0, f"{page} shows no image"
     assert small_figure_text(site, server, state["figures"]) == [], (
-        f"{page}: figures whose smallest text (the book's least, "
-        f"{SMALLEST_FONT_PT} pt) is shown below {LEAST_TEXT_PX} px high"
+        f"{page}: figures whose smallest text is shown below {LEAST_TEXT_PX} px high"
     )
+
+
+def smallest_figure_fonts() -> dict[str, float]:
+    """Return {sha256 of a figure's PNG: its smallest text in points}.
+
+    Read from the committed notebooks (the site names each output image by the
+    sha256 of its bytes). A figure's smallest text is Matplotlib's default size
+    (10 pt: ticks, labels, legends), the image grids' titles where its cell
+    calls ``show_images`` (``SMALLEST_FONT_PT``), or any smaller size its cell's
+    code sets. The helpers draw nothing else below 10 pt (tests/test_plots.py).
+    """
+    import base64
+    import hashlib
+    import re
+
+    import matplotlib
+
+    default = matplotlib.rcParams["font.size"]
+    scalings = matplotlib.font_manager.font_scalings
+    explicit = re.compile(r"\b(?:fontsize|labelsize|titlesize)\s*=\s*([^,)\s]+)")
+    fonts = {}
+    for notebook in chapter_notebooks():
+        for cell in json.loads(notebook.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            sizes = [default]
+            if "show_images(" in source:
+                sizes.append(SMALLEST_FONT_PT)
+            for value in explicit.findall(source):
+                name = value.strip("\"'")
+                if name in scalings:
+                    sizes.append((scalings[name] or 1.0) * default)
+                elif re.fullmatch(r"\d+(\.\d+)?", name):
+                    sizes.append(float(name))
+                else:
+                    sizes.append(SMALLEST_FONT_PT)  # a variable: assume the least
+            for output in cell.get("outputs", []):
+                png = output.get("data", {}).get("image/png")
+                if png:
+                    digest = hashlib.sha256(base64.b64decode(png)).hexdigest()
+                    fonts[digest] = min(sizes)
+    return fonts
 
 
 def small_figure_text(site: Path, server: str, figures: list[dict]) -> list[str]:
@@ -249,11 +291,11 @@ def small_figure_text(site: Path, server: str, figures: list[dict]) -> list[str]
 
     A figure's text of f points is f / 72 inches on the figure, so f / 72 x dpi
     pixels in its PNG, scaled by the width the page shows it at over the PNG's.
-    Every figure is held to the book's smallest size, whether or not it uses
-    it: a figure whose texts are all larger may be flagged, never missed.
+    A figure not found in the notebooks is held to the book's least size.
     """
     from PIL import Image
 
+    fonts = smallest_figure_fonts()
     small = []
     for figure in figures:
         if not figure["src"].startswith(server + "/"):
@@ -265,12 +307,12 @@ def small_figure_text(site: Path, server: str, figures: list[dict]) -> list[str]
             if not image.info.get("Software", "").startswith("Matplotlib"):
                 continue  # a diagram or a photograph, not a plot
             dpi = image.info["dpi"][0]
-        scale = figure["shown"] / figure["natural"]
-        pixels = SMALLEST_FONT_PT / 72 * dpi * scale
+        points = fonts.get(path.stem, SMALLEST_FONT_PT)
+        pixels = points / 72 * dpi * figure["shown"] / figure["natural"]
         if pixels < LEAST_TEXT_PX:
             small.append(
                 f"{path.name}: {figure['natural']} px wide shown at "
-                f"{figure['shown']:.0f} px, text {pixels:.1f} px"
+                f"{figure['shown']:.0f} px, its {points:g} pt text {pixels:.1f} px"
             )
     return small
 
