@@ -198,20 +198,7 @@ def test_page_renders_in_chromium(site, server, browser, page):
     try:
         state = json.loads(tab.evaluate(PAGE_CHECK))
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        height = min(state["height"], 16000)
-        tab.call(
-            "Emulation.setDeviceMetricsOverride",
-            width=1280,
-            height=height,
-            deviceScaleFactor=1,
-            mobile=False,
-        )
-        shot = tab.call(
-            "Page.captureScreenshot", format="png", captureBeyondViewport=True
-        )
-        (SCREENSHOTS / f"{Path(page).name}.png").write_bytes(
-            base64.b64decode(shot["data"])
-        )
+        save_full_page(tab, state["height"], SCREENSHOTS / f"{Path(page).name}.png")
         errors = tab.console_errors()
     finally:
         tab.close()
@@ -241,6 +228,35 @@ def test_page_renders_in_chromium(site, server, browser, page):
     assert small_figure_text(site, server, state["figures"]) == [], (
         f"{page}: figures whose smallest text is shown below {LEAST_TEXT_PX} px high"
     )
+
+
+def save_full_page(tab: DevTools, height: int, path: Path, tile: int = 2000) -> None:
+    """Save a 1280-px-wide screenshot of the whole page.
+
+    The window is scrolled a viewport at a time and each view captured: one
+    capture beyond the viewport comes out garbled on tall pages (content
+    shifted, code blocks left blank).
+    """
+    import io
+
+    from PIL import Image
+
+    view = min(height, tile)
+    tab.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=1280,
+        height=view,
+        deviceScaleFactor=1,
+        mobile=False,
+    )
+    page = Image.new("RGB", (1280, height), "white")
+    for top in range(0, height, view):
+        scrolled = tab.evaluate(f"window.scrollTo(0, {top}); window.scrollY")
+        time.sleep(0.3)  # let the page paint what came into view
+        shot = tab.call("Page.captureScreenshot", format="png")
+        image = Image.open(io.BytesIO(base64.b64decode(shot["data"])))
+        page.paste(image, (0, round(scrolled)))
+    page.save(path)
 
 
 def smallest_figure_fonts() -> dict[str, float]:
