@@ -106,6 +106,31 @@ def test_idx_file_with_wrong_magic_is_refused(tmp_path):
         data.read_idx_gz(path)
 
 
+def load_in_subprocess(loader: str, env: dict):
+    """Call ``helpers.<loader>()`` in a fresh Python with ``env``.
+
+    Return the finished process and its non-empty stdout lines: "loaded", or
+    "DataError: <message>".
+    """
+    script = textwrap.dedent(f"""
+        import helpers
+        try:
+            helpers.{loader}()
+        except helpers.DataError as error:
+            print("DataError:", error)
+        else:
+            print("loaded")
+    """)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return result, [line for line in result.stdout.splitlines() if line.strip()]
+
+
 @pytest.mark.parametrize(
     "loader, dataset",
     [("load_fashion_mnist", "Fashion-MNIST"), ("load_mnist", "MNIST")],
@@ -127,23 +152,7 @@ def test_offline_without_local_copy_says_what_to_do(tmp_path, loader, dataset):
         no_proxy="",
         TF_CPP_MIN_LOG_LEVEL="3",
     )
-    script = textwrap.dedent(f"""
-        import helpers
-        try:
-            helpers.{loader}()
-        except helpers.DataError as error:
-            print("DataError:", error)
-        else:
-            print("loaded")
-    """)
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    result, lines = load_in_subprocess(loader, env)
     # Keras announces each download it tries; after that comes our one sentence.
     assert lines and all(
         line.startswith("Downloading data from ") for line in lines[:-1]
@@ -200,21 +209,8 @@ def test_damaged_file_in_the_keras_cache_is_named_as_damaged(tmp_path):
     (cache / "train-images-idx3-ubyte.gz").write_bytes(whole[: len(whole) // 2])
     env = {k: v for k, v in os.environ.items() if k != "CNNBOOK_DATA"}
     env.update(KERAS_HOME=str(tmp_path / "keras"), TF_CPP_MIN_LOG_LEVEL="3")
-    script = textwrap.dedent("""
-        import helpers
-        try:
-            helpers.load_fashion_mnist()
-        except helpers.DataError as error:
-            print("DataError:", error)
-    """)
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    (line,) = [line for line in result.stdout.splitlines() if line.strip()]
+    result, lines = load_in_subprocess("load_fashion_mnist", env)
+    (line,) = lines
     assert line.startswith(
         f"DataError: Fashion-MNIST's copy in the Keras cache ({tmp_path / 'keras'}"
     ), result.stdout
