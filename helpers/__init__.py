@@ -65,7 +65,7 @@ __all__ = [
     "use_precision",
 ]
 
-# Chapter 6's and 7's names import Keras, which takes seconds: load them on first use.
+# Chapter 7's and 8's names import Keras, which takes seconds: load them on first use.
 PRETRAINED_NAMES = {
     "TRANSFER_BASES",
     "WEIGHT_FILES",

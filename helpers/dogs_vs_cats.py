@@ -1,6 +1,6 @@
 """The Kaggle dogs-vs-cats images: find them, make the book's subset, load it.
 
-Used by chapters 5 to 7. The source is the ``train`` folder of Kaggle's
+Used by chapters 5 to 8. The source is the ``train`` folder of Kaggle's
 "Dogs vs. Cats" competition (``cat.0.jpg`` ... ``dog.12499.jpg``); the subset
 is the split of *Deep Learning with Python*: images 0-999 of each class for
 training, 1000-1499 for validation and 1500-2499 for testing.
@@ -140,7 +140,7 @@ def make_dogs_vs_cats_subset(
     differs from a SHA256SUMS list beside the source) are named in the report
     and left out;
     files with other names are ignored and named. Safe to run twice: files
-    already in place are kept. Used by chapters 5 to 7.
+    already in place are kept. Used by chapters 5 to 8.
     """
     source, subset = Path(source_dir), Path(subset_dir)
     report = SubsetReport()
@@ -218,7 +218,7 @@ def load_dogs_vs_cats_datasets(
     cached in memory after the first pass and the next batch is prepared while
     the model trains (``prefetch``). The training set is cached image by image
     and reshuffled after the cache, so every epoch sees new batches. Used by
-    chapters 5 to 7.
+    chapters 5 to 8.
 
     tf.data's autotuner is switched off for these datasets. With it on,
     TensorFlow 2.21 ends every pass (each epoch's training and validation) by
@@ -257,7 +257,7 @@ def load_dogs_vs_cats_arrays(
     """Return every image of one split and its labels as NumPy arrays, in file order.
 
     Images are float32, (N, height, width, 3), values 0-255; labels are 0
-    (cat) or 1 (dog). Chapter 6 passes them through a pretrained base in one
+    (cat) or 1 (dog). Chapter 7 passes them through a pretrained base in one
     ``predict`` call.
     """
     import keras

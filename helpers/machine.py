@@ -85,7 +85,7 @@ def use_precision(precision: str = "fastest") -> str:
 
     "fastest" leaves the choice to `use_fastest_precision`; a Keras policy name
     ("float32", "mixed_bfloat16", "mixed_float16") is set as given, e.g. to
-    compare a run's accuracy with and without mixed precision (chapters 2, 5, 7).
+    compare a run's accuracy with and without mixed precision (chapters 2, 5, 6, 8).
     """
     import keras
 

@@ -125,7 +125,7 @@ def multiply_adds_per_image(model) -> int:
     or ``Dense`` layer multiplies its inputs by every weight of the kernel once,
     so a layer costs (output positions) x (kernel size). Biases, batch
     normalisation, activations and pooling are left out: they add little.
-    Nested models are counted layer by layer. Used by chapter 6.
+    Nested models are counted layer by layer. Used by chapters 6 and 7.
     """
     import math
 

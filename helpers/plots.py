@@ -21,7 +21,7 @@ def plot_history(
 
     ``history`` is what ``model.fit`` returns (or its ``.history`` dict);
     ``mark_epoch`` (counted from 1), when given, is drawn as a dashed line,
-    e.g. the epoch a checkpoint kept. Used by chapters 2, 4, 5 and 6.
+    e.g. the epoch a checkpoint kept. Used by chapters 2, 4, 5, 6 and 7.
     """
     curves: Mapping[str, Sequence[float]] = getattr(history, "history", history)
     fig, axes = plt.subplots(
@@ -230,7 +230,7 @@ def plot_heatmap_overlays(
     its image and drawn from 0 (transparent blue) to its own maximum (red).
     Negative values are drawn as 0. ``smooth=False`` shows the map's cells as
     the blocks they are instead of blending them; ``title`` goes above the
-    grid. Used by chapter 7.
+    grid. Used by chapter 8.
     """
     images = np.asarray(images, dtype="float32")
     if len(images) != len(heatmaps):

@@ -1,4 +1,4 @@
-"""ImageNet-pretrained convolutional bases for chapters 6 and 7, found offline too.
+"""ImageNet-pretrained convolutional bases for chapters 7 and 8, found offline too.
 
 Keras downloads pretrained weights into its cache (``~/.keras/models/``, or
 ``$KERAS_HOME/models/``) on first use. Without internet, a copy in
@@ -104,7 +104,7 @@ def load_imagenet_base(application, file_name: str, weights, **kwargs) -> keras.
 
 
 def load_vgg16_conv_base(weights="imagenet", input_shape=(180, 180, 3)) -> keras.Model:
-    """Return VGG16's convolutional base (14,714,688 parameters). Used by chapter 6."""
+    """Return VGG16's convolutional base (14,714,688 parameters). Used by chapter 7."""
     return load_imagenet_base(
         keras.applications.VGG16, VGG16_NO_TOP, weights, input_shape=input_shape
     )
@@ -113,7 +113,7 @@ def load_vgg16_conv_base(weights="imagenet", input_shape=(180, 180, 3)) -> keras
 def load_mobilenet_base(weights="imagenet", input_shape=(224, 224, 3)) -> keras.Model:
     """Return MobileNet v1's convolutional base at alpha 0.25 (218,544 parameters).
 
-    Used by chapters 6 and 7.
+    Used by chapters 7 and 8.
     """
     return load_imagenet_base(
         keras.applications.MobileNet,
@@ -124,7 +124,7 @@ def load_mobilenet_base(weights="imagenet", input_shape=(224, 224, 3)) -> keras.
     )
 
 
-# The bases chapter 6 can teach with: their names in words and the image size
+# The bases chapter 7 can teach with: their names in words and the image size
 # each expects.
 TRANSFER_BASES = {
     "vgg16": ("VGG16", (180, 180)),  # the published experiment's size
@@ -142,7 +142,7 @@ def load_transfer_base(base: str = "auto") -> tuple[str, keras.Model, str]:
 
     ``base`` is "vgg16", "mobilenet" or "auto": VGG16 when its ImageNet weights
     can be had (Keras cache, ``$CNNBOOK_DATA`` or a download), MobileNet v1
-    (alpha 0.25) otherwise. Used by chapter 6.
+    (alpha 0.25) otherwise. Used by chapter 7.
     """
     if base not in {"auto", *TRANSFER_BASES}:
         raise ValueError(

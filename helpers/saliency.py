@@ -1,4 +1,4 @@
-"""Chapter 7's tools: model copies, occlusion maps and rank correlation.
+"""Chapter 8's tools: model copies, occlusion maps and rank correlation.
 
 Grad-CAM itself is written out in the chapter. What is here is the
 bookkeeping around it: a copy of a model under another dtype policy (or with
@@ -47,7 +47,7 @@ def copy_model(model, policy: str = "float32", weights: bool = True):
     lost); with ``weights=False`` it keeps the fresh weights its initialisers
     drew, as an untrained model would have. A model trained under
     ``mixed_bfloat16`` computes in bfloat16; its float32 copy computes the same
-    function with 24 significant bits instead of 8. Used by chapter 7.
+    function with 24 significant bits instead of 8. Used by chapter 8.
     """
     import keras
 
@@ -66,7 +66,7 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
 
     Both maps are flattened; ties get their average rank. A constant map has
     no ranking to agree with, so its correlation with anything is 0 (scipy
-    would return nan). Used by chapter 7.
+    would return nan). Used by chapter 8.
     """
     from scipy.stats import spearmanr
 
@@ -110,7 +110,7 @@ def occlusion_map(
     its own copy of the image. The result has one value per patch position,
     (rows, columns): the probability of the intact image minus that of the
     occluded copy, so positive values mark the regions the class depends on.
-    Used by chapter 7.
+    Used by chapter 8.
     """
     image = np.asarray(image, dtype="float32")
     stride = stride or patch
@@ -142,7 +142,7 @@ def patch_means(
     ``image_size / (h, w)`` pixels (a 7 x 7 map of a 224 x 224 image: 32 x 32
     pixels each). Spread over the pixels that way, then averaged over the
     patches of :func:`occlusion_map`, it can be compared with that map value by
-    value. Used by chapter 7.
+    value. Used by chapter 8.
     """
     heatmap = np.asarray(heatmap, dtype="float64")
     height, width = image_size

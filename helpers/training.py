@@ -1,9 +1,9 @@
 """Training logs: a compact epoch log, and a history read back from a committed chapter.
 
 Chapter 5 prints its two fits with ``CompactLog`` and glues the augmented
-run's history; the modern-convnet chapter in progress (``drafts/``, not yet in
-the book) prints its run the same way and reads that history back with
-``read_fit_history`` to draw both models on one figure.
+run's history; chapter 6 (a modern convnet) prints its runs the same way and
+reads that history back with ``read_fit_history`` to draw both models on one
+figure.
 """
 
 from __future__ import annotations

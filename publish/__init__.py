@@ -2,7 +2,7 @@
 provenance records, and the speed benchmark.
 
     python -m publish full chapters/02_fashion_mnist_dense_to_convnet.ipynb
-    python -m publish full chapters/06_transfer_learning.ipynb --set FROZEN_EPOCHS=10
+    python -m publish full chapters/07_transfer_learning.ipynb --set FROZEN_EPOCHS=10
     python -m publish smoke all
     python -m publish check
     python -m publish bench

@@ -1,7 +1,7 @@
 """Images per second on this machine, the reference code's way next to the book's.
 
 Run by `make bench`. Measures chapter 2's convnet training, chapter 5's epoch
-(training and validation) from the JPEG folders and chapter 6's VGG16 feature
+(training and validation) from the JPEG folders and chapter 7's VGG16 feature
 extraction, each the plain way, with each of the book's levers, and the way the
 book runs it (`helpers/speed.py` says exactly how). Prints the table with the
 ratio to the plain way and saves it as JSON under _output/bench/. The speed page

@@ -113,7 +113,7 @@ def test_patch_means_when_cells_do_not_divide_the_image():
 def tiny_nested_model():
     """Input -> x / 2 -> nested conv model -> nested head.
 
-    It is like chapter 6's model in small.
+    It is like chapter 7's model in small.
     """
     import keras
 
