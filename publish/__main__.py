@@ -39,8 +39,27 @@ def parse(arguments: list[str]) -> tuple[list[str], list[str]]:
     return positional, settings
 
 
+def normalise_chapters(check: bool) -> int:
+    """Normalise every chapter in place, or (``check``) list what is wrong."""
+    import nbformat
+
+    from publish.normalise import hygiene_problems, normalise
+
+    if check:
+        problems = [p for nb in chapter_notebooks() for p in hygiene_problems(nb)]
+        print("\n".join(problems) or "every notebook is normalised")
+        return 1 if problems else 0
+    for path in chapter_notebooks():
+        nb = nbformat.read(path, as_version=4)
+        cleaned = normalise(nbformat.from_dict(nb))
+        if cleaned != nbformat.read(path, as_version=4):
+            nbformat.write(cleaned, path)
+            print(f"normalised {path.name}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"full", "smoke", "check", "bench"}:
+    if not argv or argv[0] not in {"full", "smoke", "check", "normalise", "bench"}:
         print(USAGE)
         return 2
     command = argv[0]
@@ -52,6 +71,8 @@ def main(argv: list[str]) -> int:
             ]
             print("\n".join(problems) or "every notebook's outputs match its code")
             return 1 if problems else 0
+        if command == "normalise":
+            return normalise_chapters(check="--check" in positional)
         if command == "bench":
             from publish.bench import main as bench
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -74,6 +75,111 @@ def chapter_notebooks() -> list[Path]:
 
     walk(yaml.safe_load((BOOK / "_toc.yml").read_text()))
     return [BOOK / f"{f}.ipynb" for f in files if (BOOK / f"{f}.ipynb").exists()]
+
+
+CHAPTER_INPUTS = CHAPTERS / "chapter_inputs.yml"
+
+
+def chapter_inputs() -> dict[str, dict]:
+    """Return chapters/chapter_inputs.yml: {notebook file name: {saves, uses}}.
+
+    Its order is the order of `make full NB=all`.
+    """
+    return yaml.safe_load(CHAPTER_INPUTS.read_text()) or {}
+
+
+def sha256_of_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def input_key(use: dict) -> str:
+    """How a record names one input: 'CHAPTER.ipynb: FILE or GLUED KEY'."""
+    return f"{use['from']}: {use.get('file') or use.get('glued')}"
+
+
+def glued_sha256(notebook: Path, key: str) -> str | None:
+    """Return the sha256 of what a committed notebook glued under ``key``."""
+    from helpers.glued import glued_value
+
+    if not notebook.is_file():
+        return None
+    value = glued_value(nbformat.read(notebook, as_version=4), key)
+    if value is None:
+        return None
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def input_hashes(path: Path, parameters: dict) -> dict[str, str | None]:
+    """Return {input: sha256, or None when it is missing} for the inputs
+    chapter_inputs.yml lists for this notebook, as they are now.
+
+    A file input is found through the parameter that names it (relative to the
+    notebook's folder, as the kernel sees it); a glued input is read from the
+    earlier chapter's notebook beside this one.
+    """
+    hashes = {}
+    for use in chapter_inputs().get(path.name, {}).get("uses", []):
+        if "file" in use:
+            file = Path(str(parameters[use["parameter"]]))
+            file = file if file.is_absolute() else path.parent / file
+            hashes[input_key(use)] = sha256_of_file(file) if file.is_file() else None
+        else:
+            hashes[input_key(use)] = glued_sha256(path.parent / use["from"], use["glued"])
+    return hashes
+
+
+def saved_hashes(path: Path, output_folder: Path) -> dict[str, str | None]:
+    """Return {file: sha256} of the files chapter_inputs.yml says this notebook saves."""
+    hashes = {}
+    for name in chapter_inputs().get(path.name, {}).get("saves", []):
+        file = output_folder / name
+        hashes[name] = sha256_of_file(file) if file.is_file() else None
+    return hashes
+
+
+def input_problems(path: Path, record: dict, rerun: str) -> list[str]:
+    """Return why the inputs a notebook's run used no longer match.
+
+    What counts as an input now: for a saved file, what the full run of the
+    chapter that saves it recorded (so the check needs no local files); for a
+    glued value, what the earlier chapter's committed notebook glues.
+    """
+    problems = []
+    recorded = record.get("inputs_sha256", {})
+    for use in chapter_inputs().get(path.name, {}).get("uses", []):
+        key = input_key(use)
+        source = path.parent / use["from"]
+        if key not in recorded:
+            problems.append(
+                f"{path.name} has no hash of its input {key} in its record; {rerun}."
+            )
+            continue
+        if recorded[key] is None:
+            problems.append(
+                f"{path.name} ran without its input {key} (it made a stand-in); "
+                f"run {use['from']} first, then {rerun}."
+            )
+            continue
+        if "file" in use:
+            now = None
+            if source.is_file():
+                producer = nbformat.read(source, as_version=4).metadata.get(RECORD_KEY, {})
+                now = producer.get("saved_sha256", {}).get(use["file"])
+            what = f"the full run of {use['from']} that saved {use['file']}"
+        else:
+            now = glued_sha256(source, use["glued"])
+            what = f"the value {use['glued']} that {use['from']} glues"
+        if now != recorded[key]:
+            problems.append(
+                f"{path.name} is stale: its input changed after its run ({what} "
+                f"is not the one it used); {rerun}."
+            )
+    return problems
 
 
 def is_injected(cell) -> bool:
@@ -149,42 +255,134 @@ def _defined_names(node) -> list[str]:
     return []
 
 
-def helper_definitions() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    """Read helpers/: return (code of each definition by name, module of each name,
-    code of each module's statements outside definitions, by module name)."""
-    definitions: dict[str, str] = {}
-    module_of: dict[str, str] = {}
-    module_code: dict[str, str] = {}
+def _import_bindings(node) -> dict[str, str]:
+    """Return {local name: what it names} for an import statement.
+
+    ``import numpy as np`` binds ``np`` to ``numpy``; ``from helpers.data import
+    DataError`` binds ``DataError`` to ``helpers.data.DataError``.
+    """
+    bindings = {}
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.asname:
+                bindings[alias.asname] = alias.name
+            else:
+                top = alias.name.split(".")[0]
+                bindings[top] = top
+    elif isinstance(node, ast.ImportFrom):
+        module = node.module or ""
+        if node.level:  # a relative import inside helpers/
+            module = "helpers" + (f".{module}" if module else "")
+        for alias in node.names:
+            bindings[alias.asname or alias.name] = f"{module}.{alias.name}"
+    return bindings
+
+
+def _helper_modules_imported(node) -> set[str]:
+    """Return the helpers/ files that the import statements in ``node`` load."""
+    files = set()
+    for child in ast.walk(node):
+        for target in _import_bindings(child).values():
+            parts = target.split(".")
+            if parts[0] == "helpers" and len(parts) > 1:
+                if (HELPERS / f"{parts[1]}.py").is_file():
+                    files.add(f"{parts[1]}.py")
+    return files
+
+
+@dataclass
+class HelperIndex:
+    """What helpers/ defines, read from its syntax trees.
+
+    Entries are (file, name) for a definition and (file, None) for a module's
+    statements that run on import (not imports, definitions or the docstring).
+    ``code``: each entry's code as Python runs it. ``bindings``: each file's
+    imports, {local name: what it names}. ``loads``: the helpers/ files each
+    entry imports when it runs. ``defined_in``: the files that define a name.
+    """
+
+    code: dict[tuple, str] = field(default_factory=dict)
+    bindings: dict[str, dict[str, str]] = field(default_factory=dict)
+    loads: dict[tuple, set[str]] = field(default_factory=dict)
+    defined_in: dict[str, list[str]] = field(default_factory=dict)
+
+    def resolve(self, name: str, bindings: dict, module: str | None = None) -> list:
+        """Return the entries a name used in ``module`` (or a notebook) stands for.
+
+        An imported name is followed to its definition, through re-exports (as
+        ``from helpers import load_mnist`` reaches helpers/data.py); a name the
+        module defines is its own; any other name (an attribute such as
+        ``helpers.training.read_fit_history``) stands for every definition of it.
+        """
+        target = bindings.get(name)
+        for _ in range(5):  # re-exports: __init__.py imports from the modules
+            if not target or not target.startswith("helpers."):
+                break
+            parts = target.split(".")
+            file, attr = ("__init__.py", parts[1]) if len(parts) == 2 else (
+                f"{parts[1]}.py", parts[2])  # fmt: skip
+            if (file, attr) in self.code:
+                return [(file, attr)]
+            target = self.bindings.get(file, {}).get(attr)
+        if module and (module, name) in self.code:
+            return [(module, name)]
+        if target:  # bound to something outside helpers/
+            return []
+        return [(file, name) for file in self.defined_in.get(name, [])]
+
+
+def module_entry(module: str) -> str:
+    return f"{module} (module code)"
+
+
+def helper_index() -> HelperIndex:
+    """Read helpers/ into a :class:`HelperIndex`."""
+    index = HelperIndex()
     for path in sorted(HELPERS.glob("*.py")):
         tree = ast.parse(path.read_text())
+        module = path.name
+        index.bindings[module] = {}
         rest = []
-        for index, node in enumerate(tree.body):
+        loads = set()
+        for position, node in enumerate(tree.body):
             names = [n for n in _defined_names(node) if not n.startswith("__")]
-            if names:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                index.bindings[module].update(_import_bindings(node))
+                loads |= _helper_modules_imported(node)
+            elif names:
                 for name in names:
-                    definitions[name] = definitions.get(name, "") + _behaviour(node)
-                    module_of[name] = path.name
+                    entry = (module, name)
+                    index.code[entry] = index.code.get(entry, "") + _behaviour(node)
+                    index.loads[entry] = _helper_modules_imported(node)
+                    index.defined_in.setdefault(name, []).append(module)
             elif not (
-                index == 0
+                position == 0
                 and isinstance(node, ast.Expr)
                 and isinstance(node.value, ast.Constant)
             ):
-                # Imports, __all__, __getattr__, set-up code; not the module docstring.
+                # __all__, __getattr__, set-up code; not the module docstring.
                 rest.append(node)
-        module_code[path.name] = _behaviour(ast.Module(body=rest, type_ignores=[]))
-    return definitions, module_of, module_code
+        body = ast.Module(body=rest, type_ignores=[])
+        index.code[(module, None)] = _behaviour(body)
+        # Importing the module runs its statements and imports its own imports.
+        index.loads[(module, None)] = loads | _helper_modules_imported(body)
+    return index
 
 
-def _names_in(source: str) -> set[str]:
+def _parse_cell_code(source: str) -> ast.Module:
     try:
-        tree = ast.parse(source)
+        return ast.parse(source)
     except SyntaxError:  # IPython magics in a cell
         lines = source.splitlines()
-        tree = ast.parse(
+        return ast.parse(
             "\n".join(
                 line for line in lines if not line.lstrip().startswith(("%", "!"))
             )
         )
+
+
+def _names_in(source: str) -> set[str]:
+    tree = _parse_cell_code(source)
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     names |= {
@@ -198,63 +396,80 @@ def _names_in(source: str) -> set[str]:
 
 def _defined_in(source: str) -> set[str]:
     """Return the names a notebook defines itself with ``def`` or ``class``."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        lines = source.splitlines()
-        tree = ast.parse(
-            "\n".join(
-                line for line in lines if not line.lstrip().startswith(("%", "!"))
-            )
-        )
     kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    return {n.name for n in ast.walk(tree) if isinstance(n, kinds)}
+    return {n.name for n in ast.walk(_parse_cell_code(source)) if isinstance(n, kinds)}
+
+
+def _modules_named_in(source: str) -> set[str]:
+    """The helpers/ files a notebook imports: ``import helpers`` (any form) loads
+    ``__init__.py``; ``from helpers.speed import ...`` or ``helpers.speed.x`` load
+    speed.py too."""
+    tree = _parse_cell_code(source)
+    files = _helper_modules_imported(tree)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "helpers"
+            and (HELPERS / f"{node.attr}.py").is_file()
+        ):
+            files.add(f"{node.attr}.py")
+    return files
 
 
 def helpers_used(nb) -> dict[str, str]:
     """Return {name: sha256} for each helpers definition and module the notebook uses.
 
-    Starts from the names the notebook's code mentions and follows the
-    definitions those mention, so a change anywhere along the way counts. Each
-    module that holds one of them counts with its own statements outside
-    definitions, and so does ``__init__.py``, which every ``import helpers`` runs.
+    Starts from the names the notebook's code mentions and follows, through
+    helpers/, everything those reach: the definitions their code names, the
+    modules that hold them (importing a module runs its module code, and
+    ``import helpers`` runs ``__init__.py``), and whatever that module code
+    names in turn. Each entry's hash covers its code as Python runs it and what
+    the imported names it uses stand for (``np`` for ``numpy``), not the order
+    or layout of the import lines, so reordering imports or editing comments
+    marks nothing stale, while changing any statement that a notebook's run
+    executes does. A definition is named by its name, or "name (file)" where
+    the notebook reaches two definitions of one name.
     """
-    definitions, module_of, module_code = helper_definitions()
+    index = helper_index()
     code = "\n".join(code_sources(nb))
-    own = _defined_in(
-        code
-    )  # a notebook's own function that shares a helper's name is not that helper
-    todo = [n for n in _names_in(code) if n in definitions and n not in own]
-    seen: set[str] = set()
+    tree = _parse_cell_code(code)
+    bindings = {}
+    for node in ast.walk(tree):
+        bindings.update(_import_bindings(node))
+    own = _defined_in(code) - set(bindings)  # a notebook's own function is its own
+    todo = [
+        entry
+        for name in _names_in(code)
+        if name not in own
+        for entry in index.resolve(name, bindings)
+    ]
+    todo += [(m, None) for m in {"__init__.py"} | _modules_named_in(code)]
+    seen: set[tuple] = set()
     while todo:
-        name = todo.pop()
-        if name in seen:
+        entry = todo.pop()
+        if entry in seen:
             continue
-        seen.add(name)
-        todo.extend(
-            n
-            for n in _names_in(definitions[name])
-            if n in definitions and n not in seen
+        seen.add(entry)
+        module = entry[0]
+        todo.append((module, None))
+        todo += [(m, None) for m in index.loads[entry]]
+        for name in _names_in(index.code[entry]):
+            todo += index.resolve(name, index.bindings[module], module)
+    names = [name for _, name in seen if name]
+    hashes = {}
+    for module, name in seen:
+        if name is None:
+            key = module_entry(module)
+        else:
+            key = name if names.count(name) == 1 else f"{name} ({module})"
+        bindings = index.bindings[module]
+        used = _names_in(index.code[(module, name)]) & set(bindings)
+        text = index.code[(module, name)] + "".join(
+            f"\n# {used_name} = {bindings[used_name]}" for used_name in sorted(used)
         )
-    used = {name: definitions[name] for name in seen}
-    for module in {"__init__.py"} | {module_of[name] for name in seen}:
-        used[f"{module} (module code)"] = module_code[module]
-    return {
-        name: hashlib.sha256(text.encode()).hexdigest()
-        for name, text in sorted(used.items())
-    }
-
-
-def without_run_metadata(nb):
-    """Drop papermill's and Jupyter's per-run metadata from a notebook.
-
-    That metadata holds timings and this machine's paths.
-    """
-    nb.metadata.pop("papermill", None)
-    for cell in nb.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-    return nb
+        hashes[key] = hashlib.sha256(text.encode()).hexdigest()
+    return dict(sorted(hashes.items()))
 
 
 def error_cells(nb) -> list[int]:
@@ -306,6 +521,7 @@ def provenance_problems(path: Path) -> list[str]:
             f"{name} has outputs that its full run of {record.get('started_utc')} "
             f"did not make (edited afterwards); {rerun}."
         )
+    problems += input_problems(path, record, rerun)
     errors = error_cells(nb)
     if errors:
         problems.append(f"{name} has error outputs in cells {errors}; {rerun}.")

@@ -33,14 +33,17 @@ import nbformat
 import yaml
 
 from helpers.glued import glued_value
+from publish.normalise import normalise, without_stderr
 from publish.provenance import (
     BOOK,
     RECORD_KEY,
+    chapter_inputs,
     chapter_notebooks,
     code_hash,
     helpers_used,
+    input_hashes,
     outputs_hash,
-    without_run_metadata,
+    saved_hashes,
 )
 
 SMOKE_PARAMETERS_FILE = BOOK / "chapters" / "smoke_parameters.yml"
@@ -71,7 +74,9 @@ def smoke_parameters() -> dict[str, dict]:
 def resolve_notebooks(which: str) -> list[Path]:
     """Turn a command-line argument ('all' or a path) into notebook paths."""
     if which == "all":
-        return chapter_notebooks()
+        # chapter_inputs.yml's order: each chapter after the chapters it uses
+        order = list(chapter_inputs())
+        return sorted(chapter_notebooks(), key=lambda p: order.index(p.name))
     path = Path(which)
     path = path if path.is_absolute() else Path.cwd() / path
     if not path.is_file() or path.suffix != ".ipynb":
@@ -82,17 +87,64 @@ def resolve_notebooks(which: str) -> list[Path]:
     return [path.resolve()]
 
 
+def parameters_cell(nb):
+    """Return the notebook's cell tagged ``parameters``."""
+    for cell in nb.cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            return cell
+    raise RunError(f"{nb.metadata.get('name', 'The notebook')} has no parameters cell.")
+
+
+def _unpack(target, value, into: dict) -> None:
+    if isinstance(target, ast.Name):
+        into[target.id] = value
+    else:
+        values = list(value)
+        if len(values) != len(target.elts):
+            raise ValueError(ast.unparse(target))
+        for element, item in zip(target.elts, values, strict=True):
+            _unpack(element, item, into)
+
+
+def parameters_in_cell(source: str, where: str = "the parameters cell") -> dict:
+    """Return the values that a ``parameters`` cell assigns, read from its code.
+
+    Every assignment counts, tuple assignments (``A, B = 0.7, 0.8``) and
+    expressions (``(0.96,) * 3``) included: each value is computed from
+    literals and the names assigned before it, with no builtins and no imports.
+    """
+    values: dict = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            raise RunError(
+                f"{where}: `{ast.unparse(node)}` is not an assignment; a parameters "
+                "cell holds only NAME = VALUE lines."
+            )
+        try:
+            result = eval(  # noqa: S307 - literals and earlier parameters only
+                compile(ast.Expression(value), where, "eval"),
+                {"__builtins__": {}},
+                dict(values),
+            )
+            for target in targets:
+                _unpack(target, result, values)
+        except Exception:
+            raise RunError(
+                f"{where}: `{ast.unparse(node)}` cannot be computed from literals "
+                "and earlier parameters; write the value out."
+            ) from None
+    return values
+
+
 def default_parameters(path: Path) -> dict:
     """Return the values in the notebook's ``parameters`` cell."""
-    import papermill
-
-    values = {}
-    for name, spec in papermill.inspect_notebook(str(path)).items():
-        try:
-            values[name] = ast.literal_eval(spec["default"])
-        except (ValueError, SyntaxError):
-            values[name] = spec["default"]
-    return values
+    nb = nbformat.read(path, as_version=4)
+    cell = parameters_cell(nb)
+    return parameters_in_cell(cell.source, f"the parameters cell of {path.name}")
 
 
 def _lists_for_tuples(value):
@@ -276,20 +328,23 @@ def last_line(error: Exception) -> str:
 
 def run_full(path: Path, overrides: dict | None = None) -> None:
     """Re-run one notebook with its own settings (bar ``overrides``) and record how."""
-    scratch = BOOK / "_output" / "full-runs"
-    scratch.mkdir(parents=True, exist_ok=True)
-    executed = scratch / path.name
     helpers_then = helpers_used(
         nbformat.read(path, as_version=4)
     )  # the code the run will use
     commit_then = git_commit()
     started = dt.datetime.now(dt.timezone.utc)
-    parameters = {**default_parameters(path), **(overrides or {})}
+    parameters = _lists_for_tuples({**default_parameters(path), **(overrides or {})})
+    inputs_then = input_hashes(path, parameters)  # what it is about to read
+    folder = output_folder(path, parameters)
+    # The executed copy lives in the run's own output folder, which the lock
+    # keeps to one run at a time: runs with different OUTPUT_DIRs never share it.
+    executed = folder / "full-run" / path.name
     print(
         f"full run of {path.relative_to(BOOK)} started {started:%Y-%m-%d %H:%M} UTC",
         flush=True,
     )
-    with lock(output_folder(path, parameters)):
+    with lock(folder):
+        executed.parent.mkdir(parents=True, exist_ok=True)
         try:
             seconds = execute(path, executed, overrides, path.parent)
         except KeyboardInterrupt:
@@ -300,16 +355,20 @@ def run_full(path: Path, overrides: dict | None = None) -> None:
         except Exception as error:
             raise RunError(
                 f"The full run of {path.name} failed; the committed notebook is "
-                "unchanged and the failed run is in "
-                f"{executed.relative_to(BOOK)}: {last_line(error)}"
+                f"unchanged and the failed run is in {executed}: {last_line(error)}"
             ) from None
-    nb = without_run_metadata(nbformat.read(executed, as_version=4))
+        saved = saved_hashes(path, folder)
+    nb = normalise(nbformat.read(executed, as_version=4))
+    for text in without_stderr(nb):  # to the terminal, not onto the page
+        print(f"stderr of {path.name}: {text.strip()}", flush=True)
     nb.metadata[RECORD_KEY] = {
         "profile": "full",
         "parameters": parameters,
         "overrides": overrides or {},
         "code_sha256": code_hash(nb),
         "helpers_sha256": helpers_then,
+        "inputs_sha256": inputs_then,
+        "saved_sha256": saved,
         "outputs_sha256": outputs_hash(nb),
         "pretrained_weights": glued_value(nb, "pretrained_weights") or "none",
         "versions": versions(),

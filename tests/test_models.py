@@ -76,49 +76,34 @@ def test_multiply_adds_are_counted_by_hand_through_a_nested_model():
     assert multiply_adds_per_image(model) == 3_888 + 1_296 + 2_016 + 360
 
 
-def layer_configs(model) -> list:
-    """Each layer's class and configuration, without its name (Keras numbers names)."""
-    return [
-        (
-            type(layer).__name__,
-            {k: v for k, v in layer.get_config().items() if k != "name"},
-        )
-        for layer in model.layers
-    ]
+def test_the_shared_models_have_the_books_parameter_counts():
+    """Chapters 2, 5 and 7 build these from helpers.models (and show their code)."""
+    from helpers.dogs_vs_cats import data_augmentation
+    from helpers.models import dogs_vs_cats_convnet, features_classifier
 
-
-def chapter_cell(notebook: str, start: str) -> str:
-    import nbformat
-
-    from publish.provenance import CHAPTERS
-
-    cells = nbformat.read(CHAPTERS / notebook, as_version=4).cells
-    return next(
-        c.source for c in cells if c.cell_type == "code" and c.source.startswith(start)
+    assert build_fashion_convnet().count_params() == 333_526
+    plain = dogs_vs_cats_convnet()
+    augmented = dogs_vs_cats_convnet(data_augmentation(), dropout=0.5, name="aug")
+    assert plain.count_params() == augmented.count_params() == 991_041
+    kinds = [type(layer).__name__ for layer in augmented.layers]
+    assert kinds[1] == "Sequential" and kinds[-2] == "Dropout"
+    assert kinds.count("Conv2D") == 5 and kinds.count("MaxPooling2D") == 4
+    assert augmented.layers[-1].dtype_policy.name == "float32"
+    # MobileNet 0.25's 7 x 7 x 256 features; VGG16's 5 x 5 x 512 with the dense head
+    assert features_classifier((7, 7, 256), pooled=True).count_params() == 257
+    assert features_classifier((5, 5, 512), pooled=False).count_params() == (
+        5 * 5 * 512 * 256 + 256 + 257
     )
 
 
-def test_chapter_2_convnet_and_its_copy_in_helpers_have_the_same_layers(capsys):
-    """Chapter 3 rebuilds chapter 2's convnet from helpers.models: both must agree."""
-    namespace = {"keras": keras}
-    exec(
-        chapter_cell(
-            "02_fashion_mnist_dense_to_convnet.ipynb", "model = keras.Sequential("
-        ),
-        namespace,
-    )
-    assert layer_configs(build_fashion_convnet()) == layer_configs(namespace["model"])
+def test_data_augmentation_makes_a_new_block_that_acts_only_in_training():
+    import numpy as np
 
+    from helpers.dogs_vs_cats import data_augmentation
 
-def test_chapter_5_convnet_and_its_copy_in_helpers_have_the_same_layers(capsys):
-    """The speed appendix times helpers.speed's copy of chapter 5's convnet."""
-    from keras import layers
-
-    from helpers.speed import dogs_vs_cats_convnet
-
-    namespace = {"keras": keras, "layers": layers, "IMAGE_SIZE": (180, 180)}
-    exec(
-        chapter_cell("05_dogs_vs_cats_from_scratch.ipynb", "def dogs_vs_cats_convnet("),
-        namespace,
-    )
-    assert layer_configs(dogs_vs_cats_convnet()) == layer_configs(namespace["model"])
+    first, second = data_augmentation(), data_augmentation()
+    assert first is not second and first.name == "data_augmentation"
+    images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    np.testing.assert_array_equal(first(images, training=False), images)
+    keras.utils.set_random_seed(1)
+    assert not np.allclose(first(images, training=True), images)

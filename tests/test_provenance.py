@@ -16,6 +16,7 @@ import pytest
 from helpers.glued import glued_value
 from publish import __main__ as cli
 from publish import provenance, runs
+from publish.normalise import normalise
 from publish.provenance import (
     BOOK,
     RECORD_KEY,
@@ -452,7 +453,7 @@ def test_run_metadata_with_machine_paths_is_dropped():
         ]
     )
     nb.metadata["papermill"] = {"input_path": "/home/someone/book/chapters/x.ipynb"}
-    cleaned = provenance.without_run_metadata(nb)
+    cleaned = normalise(nb)
     assert "papermill" not in cleaned.metadata
     assert cleaned.cells[0].metadata == {"tags": ["keep"]}
     assert json.dumps(cleaned).count("/home/") == 0
