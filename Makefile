@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 NB     ?= all
 SET    ?=
 
-.PHONY: help setup graphviz chromium book test lab full smoke check lint bench clean
+.PHONY: help setup graphviz chromium book test lab full smoke check lint normalise bench clean
 
 help:
 	@echo "make book          build the website into _build/html (index.html)"
@@ -18,16 +18,20 @@ help:
 	@echo "                   (SET='NAME=VALUE ...' changes settings this machine cannot run; recorded)"
 	@echo "make smoke NB=...  run a chapter with its small smoke parameters into _output/smoke"
 	@echo "make check         list every notebook whose outputs no longer match its code"
-	@echo "make lint          ruff on the code and (through nbQA) the notebooks"
+	@echo "make lint          ruff on the code and (through nbQA) the notebooks; the notebooks' hygiene"
+	@echo "make normalise     drop editor and machine metadata and idle tags from the notebooks"
 	@echo "make bench         images per second, plain code vs the book's, into _output/bench"
 
 setup: $(STAMP) graphviz
 
-$(STAMP): requirements.txt pyproject.toml ipython_kernel_config.py
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
-		{ echo "Python 3.10 or newer is needed (found $$($(PYTHON) --version)); set PYTHON=python3.x"; exit 1; }
+# One environment for every target: requirements-dev.txt (tests, lint, the
+# website, full runs) includes requirements.txt (what the notebooks need, as in
+# JupyterLab or Binder). The pins are for Python 3.11 (3.11.5 or later).
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml ipython_kernel_config.py
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11, 5) <= sys.version_info[:3] < (3, 12))' || \
+		{ echo "Python 3.11 (3.11.5 or later) is needed (found $$($(PYTHON) --version)); set PYTHON=python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	mkdir -p $(VENV)/etc/ipython
 	cp ipython_kernel_config.py $(VENV)/etc/ipython/
@@ -85,6 +89,11 @@ lint: setup
 	$(BIN)/ruff check helpers publish tests _ext
 	$(BIN)/ruff format --check helpers publish tests _ext
 	$(BIN)/nbqa ruff chapters
+	$(BIN)/python -m publish normalise --check
+
+# Metadata only: no code or output changes, so no provenance record goes stale.
+normalise: setup
+	$(BIN)/python -m publish normalise
 
 clean:
 	rm -rf _build _output

@@ -8,14 +8,16 @@ Keras downloads pretrained weights into its cache (``~/.keras/models/``, or
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import shutil
 from pathlib import Path
 
 import keras
 
-from helpers.data import DataError, local_data_dir
+from helpers.data import DATA_ENV, DataError, local_data_dir
 
 VGG16_NO_TOP = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 MOBILENET_NO_TOP = (
@@ -89,8 +91,10 @@ def load_imagenet_base(application, file_name: str, weights, **kwargs) -> keras.
     if weights != "imagenet":
         return application(weights=weights, include_top=False, **kwargs)
     stage_local_weights(file_name)
+    said = io.StringIO()  # Keras's "Downloading data from ..." line
     try:
-        return application(weights="imagenet", include_top=False, **kwargs)
+        with contextlib.redirect_stdout(said):
+            model = application(weights="imagenet", include_top=False, **kwargs)
     except Exception as error:  # Keras raises a bare Exception when the download fails
         if "fetch failure" not in str(error):
             raise
@@ -98,9 +102,21 @@ def load_imagenet_base(application, file_name: str, weights, **kwargs) -> keras.
         raise DataError(
             f"The ImageNet weights of {application.__name__} ({file_name}, "
             f"{size:,} bytes) are not on this machine and could not be downloaded: "
-            "connect to the internet, or put the file in "
-            f"$CNNBOOK_DATA/keras-weights/ or {keras_cache_dir()}/."
+            f"connect to the internet, or put the file in {where_weights_go()}."
         ) from None
+    print(said.getvalue(), end="")  # a download that worked is worth a line
+    return model
+
+
+def where_weights_go() -> str:
+    """Name the folders where a weight file can be put, for the messages."""
+    folder = local_data_dir()
+    local = (
+        f"{folder / 'keras-weights'}/ (the {DATA_ENV} folder)"
+        if folder
+        else f"${DATA_ENV}/keras-weights/"
+    )
+    return f"{local} or {keras_cache_dir()}/"
 
 
 def load_vgg16_conv_base(weights="imagenet", input_shape=(180, 180, 3)) -> keras.Model:
@@ -171,8 +187,8 @@ def load_transfer_base(base: str = "auto") -> tuple[str, keras.Model, str]:
         other = "mobilenet" if base == "vgg16" else "vgg16"
         raise DataError(
             f"The ImageNet weights of {words} are not on this machine and could not "
-            "be downloaded: connect to the internet, put the file in "
-            f"$CNNBOOK_DATA/keras-weights/ or {keras_cache_dir()}/, or set "
+            f"be downloaded: connect to the internet, put the file in "
+            f"{where_weights_go()}, or set "
             f'BASE = "auto" or {other!r}.'
         ) from None
     if base == "auto":

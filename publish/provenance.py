@@ -129,12 +129,14 @@ def input_hashes(path: Path, parameters: dict) -> dict[str, str | None]:
             file = file if file.is_absolute() else path.parent / file
             hashes[input_key(use)] = sha256_of_file(file) if file.is_file() else None
         else:
-            hashes[input_key(use)] = glued_sha256(path.parent / use["from"], use["glued"])
+            hashes[input_key(use)] = glued_sha256(
+                path.parent / use["from"], use["glued"]
+            )
     return hashes
 
 
 def saved_hashes(path: Path, output_folder: Path) -> dict[str, str | None]:
-    """Return {file: sha256} of the files chapter_inputs.yml says this notebook saves."""
+    """Return {file: sha256} of the files that chapter_inputs.yml says it saves."""
     hashes = {}
     for name in chapter_inputs().get(path.name, {}).get("saves", []):
         file = output_folder / name
@@ -142,7 +144,7 @@ def saved_hashes(path: Path, output_folder: Path) -> dict[str, str | None]:
     return hashes
 
 
-def input_problems(path: Path, record: dict, rerun: str) -> list[str]:
+def input_problems(path: Path, record: dict, rerun: str, name: str) -> list[str]:
     """Return why the inputs a notebook's run used no longer match.
 
     What counts as an input now: for a saved file, what the full run of the
@@ -156,19 +158,21 @@ def input_problems(path: Path, record: dict, rerun: str) -> list[str]:
         source = path.parent / use["from"]
         if key not in recorded:
             problems.append(
-                f"{path.name} has no hash of its input {key} in its record; {rerun}."
+                f"{name} has no hash of its input {key} in its record; {rerun}."
             )
             continue
         if recorded[key] is None:
             problems.append(
-                f"{path.name} ran without its input {key} (it made a stand-in); "
+                f"{name} ran without its input {key} (it made a stand-in); "
                 f"run {use['from']} first, then {rerun}."
             )
             continue
         if "file" in use:
             now = None
             if source.is_file():
-                producer = nbformat.read(source, as_version=4).metadata.get(RECORD_KEY, {})
+                producer = nbformat.read(source, as_version=4).metadata.get(
+                    RECORD_KEY, {}
+                )
                 now = producer.get("saved_sha256", {}).get(use["file"])
             what = f"the full run of {use['from']} that saved {use['file']}"
         else:
@@ -176,7 +180,7 @@ def input_problems(path: Path, record: dict, rerun: str) -> list[str]:
             what = f"the value {use['glued']} that {use['from']} glues"
         if now != recorded[key]:
             problems.append(
-                f"{path.name} is stale: its input changed after its run ({what} "
+                f"{name} is stale: its input changed after its run ({what} "
                 f"is not the one it used); {rerun}."
             )
     return problems
@@ -521,7 +525,7 @@ def provenance_problems(path: Path) -> list[str]:
             f"{name} has outputs that its full run of {record.get('started_utc')} "
             f"did not make (edited afterwards); {rerun}."
         )
-    problems += input_problems(path, record, rerun)
+    problems += input_problems(path, record, rerun, str(name))
     errors = error_cells(nb)
     if errors:
         problems.append(f"{name} has error outputs in cells {errors}; {rerun}.")

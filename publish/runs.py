@@ -238,6 +238,13 @@ def output_folder(path: Path, parameters: dict) -> Path:
     return (folder if folder.is_absolute() else path.parent / folder).resolve()
 
 
+def executed_copy(path: Path, folder: Path) -> Path:
+    """Where a full run writes the executed notebook before it replaces the
+    committed one: in the run's own output folder, which the lock keeps to one
+    run at a time, so runs with different OUTPUT_DIRs never share it."""
+    return folder / "full-run" / path.name
+
+
 @contextmanager
 def lock(folder: Path):
     """Hold ``folder/.run-lock`` while a run writes there.
@@ -336,9 +343,7 @@ def run_full(path: Path, overrides: dict | None = None) -> None:
     parameters = _lists_for_tuples({**default_parameters(path), **(overrides or {})})
     inputs_then = input_hashes(path, parameters)  # what it is about to read
     folder = output_folder(path, parameters)
-    # The executed copy lives in the run's own output folder, which the lock
-    # keeps to one run at a time: runs with different OUTPUT_DIRs never share it.
-    executed = folder / "full-run" / path.name
+    executed = executed_copy(path, folder)
     print(
         f"full run of {path.relative_to(BOOK)} started {started:%Y-%m-%d %H:%M} UTC",
         flush=True,

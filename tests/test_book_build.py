@@ -52,7 +52,7 @@ def test_chapter_page_has_all_its_figures(site, notebook):
     soup = page(site, notebook)
     images = [img["src"] for img in soup.select("main img")]
     figures = sum(
-        "image/png" in output.get("data", {})
+        any(mime in output.get("data", {}) for mime in ("image/png", "image/jpeg"))
         for cell in nbformat.read(notebook, as_version=4).cells
         if "remove-cell" not in cell.metadata.get("tags", [])
         and "remove-output" not in cell.metadata.get("tags", [])

@@ -202,3 +202,28 @@ def test_feature_maps_from_a_mixed_precision_model():
 def test_feature_maps_reject_a_batch_of_two():
     with pytest.raises(ValueError, match="expected"):
         plot_feature_maps(np.zeros((2, 7, 7, 8)))
+
+
+def test_show_as_jpeg_displays_one_jpeg_and_closes_the_figure(monkeypatch):
+    import io
+
+    from PIL import Image
+
+    from helpers.plots import show_as_jpeg
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.imshow(np.random.default_rng(0).uniform(size=(20, 40, 3)))
+    assert show_as_jpeg(fig, quality=80) is None  # a cell's last line shows it once
+    (image,) = shown
+    assert not plt.fignum_exists(fig.number)
+    assert image.format == "jpeg"
+    assert image._repr_mimebundle_()[0].keys() >= {"image/jpeg"}
+    with Image.open(io.BytesIO(image.data)) as decoded:
+        assert decoded.format == "JPEG"
+        assert decoded.width > 50  # about 2 inches at the figure's dpi
+    show_as_jpeg(plt.subplots(figsize=(2, 1))[0], quality=20)
+    assert len(shown) == 2 and len(shown[1].data) > 0
+    with pytest.raises(ValueError):
+        show_as_jpeg(plt.figure(), quality=0)

@@ -89,6 +89,8 @@ def test_no_copy_anywhere_returns_none(places):
 
 
 def test_failed_download_becomes_one_sentence_naming_the_file_and_the_way_out(places):
+    root, _ = places
+
     def application(weights, include_top, **kwargs):
         raise Exception(
             "URL fetch failure on https://example.invalid/tiny.h5: None -- [Errno -2]"
@@ -99,7 +101,31 @@ def test_failed_download_becomes_one_sentence_naming_the_file_and_the_way_out(pl
         pretrained.load_imagenet_base(application, "tiny.h5", "imagenet")
     message = str(error.value)
     assert "\n" not in message and "TinyNet" in message and "tiny.h5" in message
-    assert "$CNNBOOK_DATA/keras-weights/" in message and message.endswith("/.")
+    # CNNBOOK_DATA is set (to a folder without the file): the message names it.
+    assert f"{root / 'data' / 'keras-weights'}/ (the CNNBOOK_DATA folder)" in message
+    assert message.endswith("/.")
+
+
+def test_without_cnnbook_data_the_message_names_the_variable(places, monkeypatch):
+    monkeypatch.delenv("CNNBOOK_DATA")
+
+    def application(weights, include_top, **kwargs):
+        print("Downloading data from https://example.invalid/tiny.h5")
+        raise Exception("URL fetch failure on https://example.invalid/tiny.h5")
+
+    application.__name__ = "TinyNet"
+    with pytest.raises(DataError, match=r"\$CNNBOOK_DATA/keras-weights/ or "):
+        pretrained.load_imagenet_base(application, "tiny.h5", "imagenet")
+
+
+def test_a_failed_download_leaves_no_downloading_line(places, capsys):
+    def application(weights, include_top, **kwargs):
+        print("Downloading data from https://example.invalid/tiny.h5")
+        raise Exception("URL fetch failure on https://example.invalid/tiny.h5")
+
+    with pytest.raises(DataError):
+        pretrained.load_imagenet_base(application, "tiny.h5", "imagenet")
+    assert "Downloading" not in capsys.readouterr().out
 
 
 def test_other_errors_are_not_disguised(places):

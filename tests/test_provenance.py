@@ -457,3 +457,181 @@ def test_run_metadata_with_machine_paths_is_dropped():
     assert "papermill" not in cleaned.metadata
     assert cleaned.cells[0].metadata == {"tags": ["keep"]}
     assert json.dumps(cleaned).count("/home/") == 0
+
+
+def used_by_every_chapter():
+    return {
+        nb.name: provenance.helpers_used(nbformat.read(nb, as_version=4))
+        for nb in chapter_notebooks()
+    }
+
+
+def test_reordering_imports_of_helpers_init_changes_no_hash(tmp_path, monkeypatch):
+    before = used_by_every_chapter()
+    init = helpers_folder_copy(tmp_path, monkeypatch) / "__init__.py"
+    first = (
+        "from helpers.machine import "
+        "describe_machine, use_fastest_precision, use_precision\n"
+    )
+    edit(init, first, "")
+    edit(init, "from helpers.data import (", first + "from helpers.data import (")
+    edit(init, "def __getattr__(name):", "# A comment.\ndef __getattr__(name):")
+    assert used_by_every_chapter() == before
+
+
+def test_changing_a_function_that_import_helpers_runs_marks_every_notebook(
+    tmp_path, monkeypatch
+):
+    before = used_by_every_chapter()
+    # _show_data_errors_as_one_line is called by helpers/__init__.py's module code.
+    init = helpers_folder_copy(tmp_path, monkeypatch) / "__init__.py"
+    edit(init, "        return\n", "        return None\n    print('hello')\n")
+    after = used_by_every_chapter()
+    for name, hashes in after.items():
+        changed = {k for k in hashes if hashes[k] != before[name].get(k)}
+        assert changed == {"_show_data_errors_as_one_line"}, (name, changed)
+
+
+def test_an_imported_name_reaches_the_definition_it_names():
+    # Two definitions of one name: a notebook's import says which one it uses.
+    index = provenance.helper_index()
+    assert index.resolve("load_mnist", {"load_mnist": "helpers.load_mnist"}) == [
+        ("data.py", "load_mnist")
+    ]  # through __init__.py's re-export
+    assert index.resolve("np", {"np": "numpy"}) == []
+
+
+def test_chapter_inputs_list_every_chapter_once_after_what_they_use():
+    order = list(provenance.chapter_inputs())
+    assert sorted(order) == sorted(p.name for p in chapter_notebooks())
+    for consumer, entry in provenance.chapter_inputs().items():
+        for use in entry.get("uses", []):
+            producer = use["from"]
+            assert order.index(producer) < order.index(consumer), (consumer, use)
+            if "file" in use:
+                saves = provenance.chapter_inputs()[producer].get("saves", [])
+                assert use["file"] in saves, (consumer, use)
+                # the consumer's parameter points at the producer's saved file
+                path = provenance.CHAPTERS / consumer
+                where = runs.default_parameters(path)[use["parameter"]]
+                folder = runs.default_parameters(provenance.CHAPTERS / producer)
+                assert (provenance.CHAPTERS / where).resolve() == (
+                    provenance.CHAPTERS / folder["OUTPUT_DIR"] / use["file"]
+                ).resolve(), (consumer, use)
+
+
+def test_full_runs_of_all_follow_the_chapter_inputs_order():
+    order = [p.name for p in runs.resolve_notebooks("all")]
+    assert order == list(provenance.chapter_inputs())
+
+
+def consumer_and_producer(tmp_path, consumer, producer):
+    for name in (consumer, producer):
+        shutil.copy(provenance.CHAPTERS / name, tmp_path / name)
+    return tmp_path / consumer, tmp_path / producer
+
+
+def test_a_changed_glued_input_makes_the_chapter_that_read_it_stale(tmp_path):
+    consumer, producer = consumer_and_producer(
+        tmp_path,
+        "06_modern_convnet_from_scratch.ipynb",
+        "05_dogs_vs_cats_from_scratch.ipynb",
+    )
+    assert not [p for p in provenance_problems(consumer) if "its input" in p]
+    nb = nbformat.read(producer, as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            scrap = output.get("metadata", {}).get("scrapbook", {})
+            if scrap.get("name") == "augmented_history":
+                key = next(k for k in output["data"] if k.endswith("text/plain"))
+                output["data"][key] = output["data"][key].replace("0.", "0.9", 1)
+    nbformat.write(nb, producer)
+    problems = provenance_problems(consumer)
+    assert any(
+        "its input changed" in p and "augmented_history" in p for p in problems
+    ), problems
+
+
+def test_a_rerun_of_the_chapter_that_saved_a_model_makes_its_users_stale(tmp_path):
+    consumer, producer = consumer_and_producer(
+        tmp_path,
+        "03_what_the_convnet_learned.ipynb",
+        "02_fashion_mnist_dense_to_convnet.ipynb",
+    )
+    assert not [p for p in provenance_problems(consumer) if "its input" in p]
+    nb = nbformat.read(producer, as_version=4)
+    nb.metadata[RECORD_KEY]["saved_sha256"]["best_convnet.keras"] = "0" * 64
+    nbformat.write(nb, producer)
+    problems = provenance_problems(consumer)
+    assert any("best_convnet.keras" in p and "stale" in p for p in problems), problems
+
+
+def test_every_chapter_that_uses_an_earlier_one_records_its_inputs():
+    for consumer, entry in provenance.chapter_inputs().items():
+        record = nbformat.read(provenance.CHAPTERS / consumer, as_version=4).metadata[
+            RECORD_KEY
+        ]
+        for use in entry.get("uses", []):
+            inputs = record.get("inputs_sha256", {})
+            assert inputs.get(provenance.input_key(use)), (consumer, use)
+
+
+def test_parameters_are_read_from_the_cells_code():
+    values = runs.parameters_in_cell(
+        "A = 1  # one\n"
+        "B, C = 0.7, None\n"
+        "D = {'x': (0.9,) * 3}\n"
+        "E = A * 2\n"
+        "SIZE: tuple = (180, 180)\n"
+    )
+    assert values == {
+        "A": 1,
+        "B": 0.7,
+        "C": None,
+        "D": {"x": (0.9, 0.9, 0.9)},
+        "E": 2,
+        "SIZE": (180, 180),
+    }
+    with pytest.raises(runs.RunError, match="not an assignment"):
+        runs.parameters_in_cell("print('hi')")
+    with pytest.raises(runs.RunError, match="cannot be computed"):
+        runs.parameters_in_cell("X = open('/etc/passwd')")
+
+
+def test_a_tuple_assigned_parameter_is_recorded_and_settable():
+    path = provenance.CHAPTERS / "05_dogs_vs_cats_from_scratch.ipynb"
+    known = runs.default_parameters(path)
+    assert known["EXPECTED_MIN_AUGMENTED_TEST_ACCURACY"] == 0.80
+    assert runs.parse_overrides(["EXPECTED_MIN_TEST_ACCURACY=None"], path) == {
+        "EXPECTED_MIN_TEST_ACCURACY": None
+    }
+
+
+def test_runs_with_different_output_folders_keep_separate_executed_copies(tmp_path):
+    # The executed copy lives in the run's own output folder (held by its lock).
+    path = provenance.CHAPTERS / "01_convolution_and_pooling_by_hand.ipynb"
+    a = runs.output_folder(path, {"OUTPUT_DIR": str(tmp_path / "a")})
+    b = runs.output_folder(path, {"OUTPUT_DIR": str(tmp_path / "b")})
+    assert runs.executed_copy(path, a) != runs.executed_copy(path, b)
+    assert runs.executed_copy(path, a).is_relative_to(a)
+
+
+def test_committed_notebooks_are_normalised_and_hold_no_stderr():
+    from publish.normalise import hygiene_problems
+
+    problems = [p for nb in chapter_notebooks() for p in hygiene_problems(nb)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_normaliser_drops_idle_tags_and_machine_metadata():
+    cell = nbformat.v4.new_code_cell(
+        "1", metadata={"tags": ["remove-stderr"], "scrolled": True}
+    )
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    empty = nbformat.v4.new_markdown_cell("x", metadata={"tags": []})
+    nb = nbformat.v4.new_notebook(cells=[cell, empty])
+    nb.metadata["language_info"] = {"name": "python", "version": "3.11.7"}
+    cleaned = normalise(nb)
+    assert cleaned.cells[0].metadata == {} and cleaned.cells[1].metadata == {}
+    assert cleaned.metadata["language_info"] == {"name": "python"}
+    assert cleaned.cells[0].outputs[0]["text"] == "1\n"

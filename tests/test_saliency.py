@@ -15,6 +15,7 @@ from scipy.stats import spearmanr  # noqa: E402
 from helpers.plots import plot_heatmap_overlays  # noqa: E402
 from helpers.saliency import (  # noqa: E402
     copy_model,
+    edge_map,
     occlusion_map,
     patch_means,
     patch_positions,
@@ -204,3 +205,24 @@ def test_heatmap_overlays_as_blocks_and_mismatched_counts():
     assert fig.axes[0].images[1].get_interpolation() == "nearest"
     with pytest.raises(ValueError, match="2 images for 1 heatmaps"):
         plot_heatmap_overlays(np.zeros((2, 8, 8, 3)), [np.ones((2, 2))])
+
+
+def test_edge_map_is_high_where_the_image_has_edges():
+    image = np.zeros((28, 28, 3))
+    image[:, 14:] = 255.0  # one vertical edge between columns 13 and 14
+    edges = edge_map(image, (7, 7))
+    assert edges.shape == (7, 7)
+    # the edge lies in grid column 3 (pixels 12-15), nowhere else:
+    assert np.all(edges[:, 3] > 0)
+    assert np.allclose(np.delete(edges, 3, axis=1), 0)
+    assert np.allclose(edges[:, 3], edges[0, 3])  # the same down the edge
+
+
+def test_edge_map_averages_cells_of_unequal_size_and_grey_images():
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0, 255, (30, 20))
+    edges = edge_map(image, (7, 3))
+    assert edges.shape == (7, 3) and np.all(edges > 0)
+    assert np.allclose(edge_map(np.repeat(image[..., None], 3, axis=-1), (7, 3)), edges)
+    with pytest.raises(ValueError):
+        edge_map(image, (31, 2))

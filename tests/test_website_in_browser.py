@@ -295,10 +295,11 @@ def smallest_figure_fonts() -> dict[str, float]:
                 else:
                     sizes.append(SMALLEST_FONT_PT)  # a variable: assume the least
             for output in cell.get("outputs", []):
-                png = output.get("data", {}).get("image/png")
-                if png:
-                    digest = hashlib.sha256(base64.b64decode(png)).hexdigest()
-                    fonts[digest] = min(sizes)
+                for mime in ("image/png", "image/jpeg"):  # photographs are JPEG
+                    data = output.get("data", {}).get(mime)
+                    if data:
+                        digest = hashlib.sha256(base64.b64decode(data)).hexdigest()
+                        fonts[digest] = min(sizes)
     return fonts
 
 
@@ -306,7 +307,8 @@ def small_figure_text(site: Path, server: str, figures: list[dict]) -> list[str]
     """Return the Matplotlib figures whose smallest text renders too small.
 
     A figure's text of f points is f / 72 inches on the figure, so f / 72 x dpi
-    pixels in its PNG, scaled by the width the page shows it at over the PNG's.
+    pixels in its PNG or JPEG (photographs and overlays are stored as JPEG),
+    scaled by the width the page shows it at over the image's.
     A figure not found in the notebooks is held to the book's least size.
     """
     from PIL import Image
@@ -317,11 +319,14 @@ def small_figure_text(site: Path, server: str, figures: list[dict]) -> list[str]
         if not figure["src"].startswith(server + "/"):
             continue  # inline data, not one of the notebooks' figures
         path = site / urllib.parse.unquote(figure["src"].removeprefix(server + "/"))
-        if path.suffix.lower() != ".png":
+        if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
             continue
         with Image.open(path) as image:
-            if not image.info.get("Software", "").startswith("Matplotlib"):
-                continue  # a diagram or a photograph, not a plot
+            if path.suffix.lower() == ".png":
+                if not image.info.get("Software", "").startswith("Matplotlib"):
+                    continue  # a diagram, not a plot
+            elif path.stem not in fonts:
+                continue  # a JPEG no notebook cell drew with Matplotlib
             dpi = image.info["dpi"][0]
         points = fonts.get(path.stem, SMALLEST_FONT_PT)
         pixels = points / 72 * dpi * figure["shown"] / figure["natural"]
