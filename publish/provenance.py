@@ -310,29 +310,82 @@ class HelperIndex:
     loads: dict[tuple, set[str]] = field(default_factory=dict)
     defined_in: dict[str, list[str]] = field(default_factory=dict)
 
-    def resolve(self, name: str, bindings: dict, module: str | None = None) -> list:
-        """Return the entries a name used in ``module`` (or a notebook) stands for.
-
-        An imported name is followed to its definition, through re-exports (as
-        ``from helpers import load_mnist`` reaches helpers/data.py); a name the
-        module defines is its own; any other name (an attribute such as
-        ``helpers.training.read_fit_history``) stands for every definition of it.
-        """
-        target = bindings.get(name)
-        for _ in range(5):  # re-exports: __init__.py imports from the modules
+    def _follow(self, target: str | None) -> list:
+        """The entry that an import target such as "helpers.data.load_mnist" names,
+        through re-exports (``__init__.py`` imports from the modules); a name
+        that ``helpers`` only provides lazily (its ``__getattr__``) stands for
+        every definition of that name."""
+        for _ in range(5):
             if not target or not target.startswith("helpers."):
-                break
+                return []  # "helpers" itself is loaded anyway; others are not ours
             parts = target.split(".")
-            file, attr = ("__init__.py", parts[1]) if len(parts) == 2 else (
-                f"{parts[1]}.py", parts[2])  # fmt: skip
+            if len(parts) == 2 and (
+                f"{parts[1]}.py" in self.bindings
+                and ("__init__.py", parts[1]) not in self.code
+            ):
+                return [(f"{parts[1]}.py", None)]  # a module: importing runs it
+            if len(parts) == 2:
+                file, attr = "__init__.py", parts[1]
+            else:
+                file, attr = f"{parts[1]}.py", parts[2]
             if (file, attr) in self.code:
                 return [(file, attr)]
-            target = self.bindings.get(file, {}).get(attr)
-        if module and (module, name) in self.code:
-            return [(module, name)]
-        if target:  # bound to something outside helpers/
-            return []
-        return [(file, name) for file in self.defined_in.get(name, [])]
+            if attr not in self.bindings.get(file, {}):
+                return [(f, attr) for f in self.defined_in.get(attr, [])]
+            target = self.bindings[file][attr]
+        return []
+
+    def _module_named(self, chain: str, bindings: dict) -> str | None:
+        """The helpers/ file that a name chain such as ``helpers.training`` (or a
+        name bound to a helpers module) stands for, or None."""
+        parts = chain.split(".")
+        target = bindings.get(parts[0], parts[0] if parts[0] == "helpers" else None)
+        if not target:
+            return None
+        dotted = ".".join([target, *parts[1:]]).split(".")
+        if dotted[0] != "helpers":
+            return None
+        if len(dotted) == 1:
+            return "__init__.py"
+        file = f"{dotted[1]}.py"
+        return file if len(dotted) == 2 and file in self.bindings else None
+
+    def references(self, source, bindings: dict, module: str | None = None) -> list:
+        """Return the entries that code (a notebook's, or a helpers module's)
+        refers to: names it imported from helpers, names its own module
+        defines, and attributes of helpers modules (``helpers.training.x``).
+        Attributes of anything else (``model.evaluate``) are not helpers."""
+        tree = source if isinstance(source, ast.AST) else _parse_cell_code(source)
+        found = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                if node.id in bindings:
+                    found += self._follow(bindings[node.id])
+                elif module and (module, node.id) in self.code:
+                    found.append((module, node.id))
+            elif isinstance(node, ast.Attribute):
+                chain = _dotted(node.value)
+                file = chain and self._module_named(chain, bindings)
+                if file:
+                    found += self._follow(
+                        f"helpers.{file.removesuffix('.py')}.{node.attr}"
+                        if file != "__init__.py"
+                        else f"helpers.{node.attr}"
+                    )
+            elif isinstance(node, ast.ImportFrom):
+                for target in _import_bindings(node).values():
+                    found += self._follow(target)
+        return found
+
+
+def _dotted(node) -> str | None:
+    """``a.b.c`` for a chain of names and attributes, else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
 
 
 def module_entry(module: str) -> str:
@@ -441,13 +494,7 @@ def helpers_used(nb) -> dict[str, str]:
     bindings = {}
     for node in ast.walk(tree):
         bindings.update(_import_bindings(node))
-    own = _defined_in(code) - set(bindings)  # a notebook's own function is its own
-    todo = [
-        entry
-        for name in _names_in(code)
-        if name not in own
-        for entry in index.resolve(name, bindings)
-    ]
+    todo = index.references(tree, bindings)
     todo += [(m, None) for m in {"__init__.py"} | _modules_named_in(code)]
     seen: set[tuple] = set()
     while todo:
@@ -458,8 +505,7 @@ def helpers_used(nb) -> dict[str, str]:
         module = entry[0]
         todo.append((module, None))
         todo += [(m, None) for m in index.loads[entry]]
-        for name in _names_in(index.code[entry]):
-            todo += index.resolve(name, index.bindings[module], module)
+        todo += index.references(index.code[entry], index.bindings[module], module)
     names = [name for _, name in seen if name]
     hashes = {}
     for module, name in seen:

@@ -492,13 +492,30 @@ def test_changing_a_function_that_import_helpers_runs_marks_every_notebook(
         assert changed == {"_show_data_errors_as_one_line"}, (name, changed)
 
 
-def test_an_imported_name_reaches_the_definition_it_names():
-    # Two definitions of one name: a notebook's import says which one it uses.
+def test_only_names_imported_from_helpers_or_its_modules_count():
     index = provenance.helper_index()
-    assert index.resolve("load_mnist", {"load_mnist": "helpers.load_mnist"}) == [
-        ("data.py", "load_mnist")
-    ]  # through __init__.py's re-export
-    assert index.resolve("np", {"np": "numpy"}) == []
+    code = (
+        "from helpers import load_mnist\n"
+        "import helpers\n"
+        "load_mnist()\n"
+        "helpers.training.read_fit_history('x', 'y')\n"
+        "model.evaluate(x)\n"  # a Keras method: not a helper, whatever its name
+        "show_images(x)\n"  # not imported: the notebook's own (or an error)
+    )
+    bindings = {"load_mnist": "helpers.load_mnist", "helpers": "helpers"}
+    found = set(index.references(code, bindings))
+    assert ("data.py", "load_mnist") in found  # through __init__.py's re-export
+    assert ("training.py", "read_fit_history") in found
+    assert not {name for _, name in found} & {"evaluate", "show_images"}
+
+
+def test_a_new_helper_named_like_a_keras_method_changes_no_chapter(
+    tmp_path, monkeypatch
+):
+    before = used_by_every_chapter()
+    folder = helpers_folder_copy(tmp_path, monkeypatch)
+    (folder / "newcomer.py").write_text("def evaluate():\n    return 1\n")
+    assert used_by_every_chapter() == before
 
 
 def test_chapter_inputs_list_every_chapter_once_after_what_they_use():
