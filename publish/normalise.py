@@ -32,6 +32,10 @@ DROPPED_KEYS = [
     "cell.metadata.scrolled",
     "cell.metadata.heading_collapsed",
     "cell.metadata.hidden",
+    "metadata.vscode",
+    "metadata.colab",
+    "cell.metadata.colab",
+    "cell.metadata.outputId",
 ]
 
 

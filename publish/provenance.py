@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,6 +204,9 @@ def code_sources(nb) -> list[str]:
     ]
 
 
+CELL_SEPARATOR = "\n# <cnnbook: next cell>\n"
+
+
 def code_hash(nb) -> str:
     """Return the sha256 of the notebook's code cells (injected parameters excluded)."""
     return hashlib.sha256("\n\0\n".join(code_sources(nb)).encode()).hexdigest()
@@ -242,12 +246,33 @@ def _without_docstrings(node):
     return node
 
 
+def _sorted_imports(node):
+    """Sort each run of consecutive import statements in every body of the tree
+    (their order changes nothing Python does; isort reorders them)."""
+    for child in ast.walk(node):
+        for field_name in ("body", "orelse", "finalbody"):
+            body = getattr(child, field_name, None)
+            if not isinstance(body, list):
+                continue
+            result, run = [], []
+            for statement in [*body, None]:
+                if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                    run.append(statement)
+                    continue
+                result += sorted(run, key=ast.unparse)
+                run = []
+                if statement is not None:
+                    result.append(statement)
+            setattr(child, field_name, result)
+    return node
+
+
 def _behaviour(node) -> str:
     """The code of a node as Python would run it.
 
-    It has no comments, no docstrings and one layout.
+    It has no comments, no docstrings, one layout and its imports sorted.
     """
-    return ast.unparse(_without_docstrings(node))
+    return ast.unparse(_sorted_imports(_without_docstrings(node)))
 
 
 def _defined_names(node) -> list[str]:
@@ -286,6 +311,12 @@ def _helper_modules_imported(node) -> set[str]:
     """Return the helpers/ files that the import statements in ``node`` load."""
     files = set()
     for child in ast.walk(node):
+        if isinstance(child, ast.Import):  # `import helpers.speed` loads speed.py
+            for alias in child.names:
+                parts = alias.name.split(".")
+                if parts[0] == "helpers" and len(parts) > 1:
+                    if (HELPERS / f"{parts[1]}.py").is_file():
+                        files.add(f"{parts[1]}.py")
         for target in _import_bindings(child).values():
             parts = target.split(".")
             if parts[0] == "helpers" and len(parts) > 1:
@@ -356,6 +387,9 @@ class HelperIndex:
         defines, and attributes of helpers modules (``helpers.training.x``).
         Attributes of anything else (``model.evaluate``) are not helpers."""
         tree = source if isinstance(source, ast.AST) else _parse_cell_code(source)
+        bindings = dict(bindings)  # and the imports inside the code itself
+        for node in ast.walk(tree):
+            bindings.update(_import_bindings(node))
         found = []
         for node in ast.walk(tree):
             if isinstance(node, ast.Name):
@@ -412,12 +446,14 @@ def helper_index() -> HelperIndex:
                     index.code[entry] = index.code.get(entry, "") + _behaviour(node)
                     index.loads[entry] = _helper_modules_imported(node)
                     index.defined_in.setdefault(name, []).append(module)
+            elif _defined_names(node) == ["__all__"]:
+                continue  # what `import *` exports: the book follows no star import
             elif not (
                 position == 0
                 and isinstance(node, ast.Expr)
                 and isinstance(node.value, ast.Constant)
             ):
-                # __all__, __getattr__, set-up code; not the module docstring.
+                # __getattr__, set-up code; not the module docstring.
                 rest.append(node)
         body = ast.Module(body=rest, type_ignores=[])
         index.code[(module, None)] = _behaviour(body)
@@ -426,16 +462,27 @@ def helper_index() -> HelperIndex:
     return index
 
 
+class CellSyntaxError(ValueError):
+    """A code cell that Python cannot parse, even after IPython's rewriting."""
+
+
 def _parse_cell_code(source: str) -> ast.Module:
-    try:
-        return ast.parse(source)
-    except SyntaxError:  # IPython magics in a cell
-        lines = source.splitlines()
-        return ast.parse(
-            "\n".join(
-                line for line in lines if not line.lstrip().startswith(("%", "!"))
-            )
-        )
+    """Parse notebook code as IPython runs it: magics (``%pip``, ``%%bash``,
+    ``x = !ls``, ``sum?``) become the Python calls IPython makes of them."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    cells = source.split(CELL_SEPARATOR)
+    body = []
+    for cell in cells:
+        try:
+            body += ast.parse(TransformerManager().transform_cell(cell)).body
+        except SyntaxError as error:
+            first = cell.strip().splitlines()[0] if cell.strip() else ""
+            raise CellSyntaxError(
+                f"a code cell starting `{first[:60]}` is not valid Python "
+                f"({error.msg}, line {error.lineno})"
+            ) from None
+    return ast.Module(body=body, type_ignores=[])
 
 
 def _names_in(source: str) -> set[str]:
@@ -489,7 +536,7 @@ def helpers_used(nb) -> dict[str, str]:
     the notebook reaches two definitions of one name.
     """
     index = helper_index()
-    code = "\n".join(code_sources(nb))
+    code = CELL_SEPARATOR.join(code_sources(nb))
     tree = _parse_cell_code(code)
     bindings = {}
     for node in ast.walk(tree):
@@ -520,6 +567,44 @@ def helpers_used(nb) -> dict[str, str]:
         )
         hashes[key] = hashlib.sha256(text.encode()).hexdigest()
     return dict(sorted(hashes.items()))
+
+
+def helper_source(name: str) -> str | None:
+    """Return the text ``inspect.getsource`` gives for a top-level helpers
+    definition (decorators, comments and docstring included), or None."""
+    for path in sorted(HELPERS.glob("*.py")):
+        text = path.read_text()
+        for node in ast.parse(text).body:
+            if getattr(node, "name", None) == name:
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                lines = text.splitlines(keepends=True)
+                return "".join(lines[first - 1 : node.end_lineno])
+    return None
+
+
+SHOWN_SOURCE = re.compile(r"inspect\.getsource\((\w+)\)")
+
+
+def shown_source_problems(nb, name: str, rerun: str) -> list[str]:
+    """Return a problem for each helper whose code a cell shows (with
+    ``inspect.getsource``) as it no longer is: the page would show old code."""
+    problems = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for helper in SHOWN_SOURCE.findall(cell.source):
+            shown = [
+                "".join(out.get("data", {}).get("text/plain", ""))
+                for out in cell.get("outputs", [])
+            ]
+            now = helper_source(helper)
+            if now is not None and now.rstrip() not in [t.rstrip() for t in shown]:
+                problems.append(
+                    f"{name} is stale: it shows the code of {helper} as it was at its "
+                    f"run, and that code (comments and docstring included) has "
+                    f"changed since; {rerun}."
+                )
+    return problems
 
 
 def error_cells(nb) -> list[int]:
@@ -557,7 +642,11 @@ def provenance_problems(path: Path) -> list[str]:
             f"{name} is stale: its code cells changed after the full run of "
             f"{record.get('started_utc')} that made its outputs; {rerun}."
         )
-    used_now, used_then = helpers_used(nb), record.get("helpers_sha256", {})
+    try:
+        used_now = helpers_used(nb)
+    except CellSyntaxError as error:
+        return problems + [f"{name}: {error}; fix the cell, then {rerun}."]
+    used_then = record.get("helpers_sha256", {})
     changed = sorted(
         n for n in set(used_now) | set(used_then) if used_now.get(n) != used_then.get(n)
     )
@@ -572,6 +661,7 @@ def provenance_problems(path: Path) -> list[str]:
             f"did not make (edited afterwards); {rerun}."
         )
     problems += input_problems(path, record, rerun, str(name))
+    problems += shown_source_problems(nb, str(name), rerun)
     errors = error_cells(nb)
     if errors:
         problems.append(f"{name} has error outputs in cells {errors}; {rerun}.")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import importlib.metadata
+import json
 import os
 import platform
 import shutil
@@ -87,12 +88,14 @@ def resolve_notebooks(which: str) -> list[Path]:
     return [path.resolve()]
 
 
-def parameters_cell(nb):
+def parameters_cell(nb, name: str = "The notebook"):
     """Return the notebook's cell tagged ``parameters``."""
     for cell in nb.cells:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
             return cell
-    raise RunError(f"{nb.metadata.get('name', 'The notebook')} has no parameters cell.")
+    raise RunError(
+        f"{name} has no cell tagged `parameters`: tag the cell that holds its settings."
+    )
 
 
 def _unpack(target, value, into: dict) -> None:
@@ -114,7 +117,14 @@ def parameters_in_cell(source: str, where: str = "the parameters cell") -> dict:
     literals and the names assigned before it, with no builtins and no imports.
     """
     values: dict = {}
-    for node in ast.parse(source).body:
+    try:
+        body = ast.parse(source).body
+    except SyntaxError as error:
+        raise RunError(
+            f"{where}: line {error.lineno} is not Python ({error.msg}); a parameters "
+            "cell holds only NAME = VALUE lines."
+        ) from None
+    for node in body:
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
@@ -125,17 +135,21 @@ def parameters_in_cell(source: str, where: str = "the parameters cell") -> dict:
                 "cell holds only NAME = VALUE lines."
             )
         try:
-            result = eval(  # noqa: S307 - literals and earlier parameters only
+            # Not a sandbox: the same cell runs in the kernel anyway. It only keeps
+            # the reading of parameters free of imports and builtins.
+            result = eval(  # noqa: S307
                 compile(ast.Expression(value), where, "eval"),
                 {"__builtins__": {}},
                 dict(values),
             )
+            json.dumps(_lists_for_tuples(result), allow_nan=False)  # for the record
             for target in targets:
                 _unpack(target, result, values)
         except Exception:
             raise RunError(
-                f"{where}: `{ast.unparse(node)}` cannot be computed from literals "
-                "and earlier parameters; write the value out."
+                f"{where}: `{ast.unparse(node)}` is not a value the record can store "
+                "(numbers, strings, None, True/False, and lists, tuples and dicts of "
+                "them, computed from literals and earlier parameters); write it out."
             ) from None
     return values
 
@@ -143,7 +157,7 @@ def parameters_in_cell(source: str, where: str = "the parameters cell") -> dict:
 def default_parameters(path: Path) -> dict:
     """Return the values in the notebook's ``parameters`` cell."""
     nb = nbformat.read(path, as_version=4)
-    cell = parameters_cell(nb)
+    cell = parameters_cell(nb, path.name)
     return parameters_in_cell(cell.source, f"the parameters cell of {path.name}")
 
 
@@ -231,10 +245,10 @@ def output_folder(path: Path, parameters: dict) -> Path:
 
     That is its OUTPUT_DIR, taken from chapters/.
     """
-    folder = Path(
-        parameters.get("OUTPUT_DIR")
-        or default_parameters(path).get("OUTPUT_DIR", "_output")
-    )
+    folder = parameters.get("OUTPUT_DIR") or default_parameters(path).get("OUTPUT_DIR")
+    if not folder:  # a chapter that saves nothing still gets its own folder
+        return (BOOK / "_output" / path.stem).resolve()
+    folder = Path(folder)
     return (folder if folder.is_absolute() else path.parent / folder).resolve()
 
 
@@ -345,7 +359,7 @@ def run_full(path: Path, overrides: dict | None = None) -> None:
     folder = output_folder(path, parameters)
     executed = executed_copy(path, folder)
     print(
-        f"full run of {path.relative_to(BOOK)} started {started:%Y-%m-%d %H:%M} UTC",
+        f"full run of {path.name} started {started:%Y-%m-%d %H:%M} UTC",
         flush=True,
     )
     with lock(folder):
@@ -363,9 +377,10 @@ def run_full(path: Path, overrides: dict | None = None) -> None:
                 f"unchanged and the failed run is in {executed}: {last_line(error)}"
             ) from None
         saved = saved_hashes(path, folder)
-    nb = normalise(nbformat.read(executed, as_version=4))
+        nb = nbformat.read(executed, as_version=4)  # before another run may start
     for text in without_stderr(nb):  # to the terminal, not onto the page
         print(f"stderr of {path.name}: {text.strip()}", flush=True)
+    nb = normalise(nb)
     nb.metadata[RECORD_KEY] = {
         "profile": "full",
         "parameters": parameters,

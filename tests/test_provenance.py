@@ -611,8 +611,12 @@ def test_parameters_are_read_from_the_cells_code():
     }
     with pytest.raises(runs.RunError, match="not an assignment"):
         runs.parameters_in_cell("print('hi')")
-    with pytest.raises(runs.RunError, match="cannot be computed"):
+    with pytest.raises(runs.RunError, match="not a value the record can store"):
         runs.parameters_in_cell("X = open('/etc/passwd')")
+    with pytest.raises(runs.RunError, match="not a value the record can store"):
+        runs.parameters_in_cell("CLASSES = {'cat', 'dog'}")  # a set: not JSON
+    with pytest.raises(runs.RunError, match="line 1 is not Python"):
+        runs.parameters_in_cell("%load_ext autoreload\nA = 1")
 
 
 def test_a_tuple_assigned_parameter_is_recorded_and_settable():
@@ -652,3 +656,64 @@ def test_the_normaliser_drops_idle_tags_and_machine_metadata():
     assert cleaned.cells[0].metadata == {} and cleaned.cells[1].metadata == {}
     assert cleaned.metadata["language_info"] == {"name": "python"}
     assert cleaned.cells[0].outputs[0]["text"] == "1\n"
+
+
+def test_a_changed_comment_in_shown_helper_code_makes_the_page_stale(
+    tmp_path, monkeypatch
+):
+    # Chapter 1 shows receptive_field's code on its page (inspect.getsource).
+    chapter = provenance.CHAPTERS / "01_convolution_and_pooling_by_hand.ipynb"
+    assert provenance_problems(chapter) == []
+    models = helpers_folder_copy(tmp_path, monkeypatch) / "models.py"
+    edit(
+        models,
+        "    field, jump, last_conv = 1, 1, 1",
+        "    # a new comment\n    field, jump, last_conv = 1, 1, 1",
+    )
+    problems = provenance_problems(chapter)
+    assert any("shows the code of receptive_field" in p for p in problems), problems
+
+
+def test_editing_all_or_sorting_imports_inside_a_function_changes_no_hash(
+    tmp_path, monkeypatch
+):
+    before = used_by_every_chapter()
+    folder = helpers_folder_copy(tmp_path, monkeypatch)
+    edit(folder / "__init__.py", "__all__ = [\n", '__all__ = [\n    "a_new_name",\n')
+    edit(
+        folder / "speed.py",
+        "    from helpers.models import dogs_vs_cats_convnet\n",
+        "",
+    )
+    edit(
+        folder / "speed.py",
+        "    from helpers.dogs_vs_cats import (",
+        "    from helpers.models import dogs_vs_cats_convnet\n"
+        "    from helpers.dogs_vs_cats import (",
+    )
+    assert used_by_every_chapter() == before
+
+
+def test_a_module_imported_under_another_name_inside_a_function_is_followed(
+    tmp_path, monkeypatch
+):
+    folder = helpers_folder_copy(tmp_path, monkeypatch)
+    (folder / "extra.py").write_text(
+        "def caller():\n    import helpers.plots as p\n    return p.plot_history\n"
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("from helpers.extra import caller\ncaller()")]
+    )
+    assert "plot_history" in provenance.helpers_used(nb)
+
+
+def test_cells_with_magics_are_read_as_ipython_runs_them():
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%%bash\necho hi"),
+            nbformat.v4.new_code_cell("files = !ls\nsum?"),
+            nbformat.v4.new_code_cell("if True:\n    %pip install foo"),
+            nbformat.v4.new_code_cell("from helpers import load_mnist\nload_mnist()"),
+        ]
+    )
+    assert "load_mnist" in provenance.helpers_used(nb)
