@@ -12,6 +12,25 @@ import pytest
 from publish.provenance import BOOK
 
 
+def pytest_configure(config):
+    """Find nbval's sanitize file (pyproject.toml names it from the repository root)
+    from any working folder."""
+    sanitize = config.option.nbval_sanitize_with
+    if sanitize and not Path(sanitize).exists():
+        if (config.rootpath / sanitize).exists():
+            config.option.nbval_sanitize_with = str(config.rootpath / sanitize)
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    """test_chapters.py brings the chapters too: each one prepared by papermill
+    and run once by nbval, an item per code cell (see that file)."""
+    if module_path.name == "test_chapters.py":
+        from test_chapters import ChapterTests
+
+        return ChapterTests.from_parent(parent, path=module_path)
+    return None
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
     """Build the book once with -W (warnings are errors) into a scratch folder.
