@@ -72,16 +72,7 @@ class SubsetReport:
             + "  ".join(f"{name}: {n:>4}" for name, n in per_class.items())
             for split, per_class in self.counts.items()
         ]
-        total = sum(sum(per_class.values()) for per_class in self.counts.values())
-        if self.copied == total:
-            lines.append(f"copied {self.copied} files")
-        elif self.copied == 0:
-            lines.append("copied no file: every one was already there")
-        else:
-            lines.append(
-                f"copied {self.copied} files; the other {total - self.copied} "
-                "were already there"
-            )
+        lines.append(f"copied {self.copied} files (the others were already there)")
         lines += [f"skipped {name}: {why}" for name, why in self.skipped]
         if self.ignored:
             lines.append(

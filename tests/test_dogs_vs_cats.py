@@ -81,11 +81,9 @@ def test_subset_is_safe_to_run_twice_and_refuses_foreign_files(kaggle_folder, tm
     subset = tmp_path / "subset"
     first = make_dogs_vs_cats_subset(kaggle_folder, subset, SPLITS)
     assert first.copied == 14 and not first.skipped and not first.ignored
-    assert "copied 14 files" in str(first) and "already there" not in str(first)
     before = {p: p.stat().st_mtime_ns for p in subset.rglob("*.jpg")}
     second = make_dogs_vs_cats_subset(kaggle_folder, subset, SPLITS)
     assert second.copied == 0 and second.counts == first.counts
-    assert "copied no file: every one was already there" in str(second)
     assert {p: p.stat().st_mtime_ns for p in subset.rglob("*.jpg")} == before
 
     stray = subset / "test" / "dog" / "holiday.jpg"
