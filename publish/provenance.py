@@ -26,6 +26,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from helpers.data import sha256_of
+
 BOOK = Path(__file__).resolve().parents[1]
 CHAPTERS = BOOK / "chapters"
 HELPERS = BOOK / "helpers"
@@ -89,14 +91,6 @@ def chapter_inputs() -> dict[str, dict]:
     return yaml.safe_load(CHAPTER_INPUTS.read_text()) or {}
 
 
-def sha256_of_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def input_key(use: dict) -> str:
     """How a record names one input: 'CHAPTER.ipynb: FILE or GLUED KEY'."""
     return f"{use['from']}: {use.get('file') or use.get('glued')}"
@@ -128,7 +122,7 @@ def input_hashes(path: Path, parameters: dict) -> dict[str, str | None]:
         if "file" in use:
             file = Path(str(parameters[use["parameter"]]))
             file = file if file.is_absolute() else path.parent / file
-            hashes[input_key(use)] = sha256_of_file(file) if file.is_file() else None
+            hashes[input_key(use)] = sha256_of(file) if file.is_file() else None
         else:
             hashes[input_key(use)] = glued_sha256(
                 path.parent / use["from"], use["glued"]
@@ -141,7 +135,7 @@ def saved_hashes(path: Path, output_folder: Path) -> dict[str, str | None]:
     hashes = {}
     for name in chapter_inputs().get(path.name, {}).get("saves", []):
         file = output_folder / name
-        hashes[name] = sha256_of_file(file) if file.is_file() else None
+        hashes[name] = sha256_of(file) if file.is_file() else None
     return hashes
 
 
