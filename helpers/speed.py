@@ -90,27 +90,6 @@ def fashion_training_run(
     return lambda: model.fit(x, y, batch_size=32, epochs=1, verbose=0)
 
 
-def dogs_vs_cats_convnet():
-    """Chapter 5's 991,041-parameter convnet (its last layer computes in float32).
-
-    A copy kept only for chapter 6's committed run, which imports it from here;
-    chapter 6's next run takes ``helpers.models.dogs_vs_cats_convnet`` (the one
-    chapters 5 and 8 and this module's timings use), and this copy goes.
-    """
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(shape=(180, 180, 3))
-    x = layers.Rescaling(1 / 255)(inputs)
-    for filters in (32, 64, 128, 256):
-        x = layers.Conv2D(filters, 3, activation="relu")(x)
-        x = layers.MaxPooling2D(2)(x)
-    x = layers.Conv2D(256, 3, activation="relu")(x)
-    x = layers.Flatten()(x)
-    outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
-    return keras.Model(inputs, outputs)
-
-
 def dogs_epoch_run(subset: Path, cached: bool, policy: str = "float32"):
     """Chapter 5's training; return a function that runs one epoch.
 

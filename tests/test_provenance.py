@@ -392,8 +392,8 @@ def test_changed_settings_are_shown_on_the_page(notebook):
 
 
 def test_a_notebooks_own_function_is_not_the_helper_of_the_same_name():
-    # Chapter 5 defines dogs_vs_cats_convnet itself; helpers.speed has its own
-    # copy for timing.
+    # A notebook may define a function named like a helper; only an import
+    # makes it the helper.
     own = nbformat.v4.new_notebook(
         cells=[
             nbformat.v4.new_code_cell(
@@ -406,7 +406,7 @@ def test_a_notebooks_own_function_is_not_the_helper_of_the_same_name():
     borrowed = nbformat.v4.new_notebook(
         cells=[
             nbformat.v4.new_code_cell(
-                "from helpers.speed import dogs_vs_cats_convnet\n"
+                "from helpers.models import dogs_vs_cats_convnet\n"
                 "model = dogs_vs_cats_convnet()"
             )
         ]
