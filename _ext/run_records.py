@@ -1,10 +1,16 @@
-"""Sphinx extension for the results page: the ``run-records`` directive.
+"""Sphinx extension: the ``run-records`` directive and the ``run-time`` role.
 
-It renders, as a table, the provenance record that ``make full`` writes into
+``run-records`` (on the results page)
+renders, as a table, the provenance record that ``make full`` writes into
 each chapter notebook's metadata (see publish/provenance.py):
 when each run started, how long it took, on what hardware, with which
 library versions and pretrained weights, from which commit. The table is
 read from the committed notebooks at build time, so it cannot drift from them.
+
+``{run-time}`04_mnist_with_and_without_pooling.ipynb``` writes how long that
+chapter's committed run took and on what, from the same record ("12.8 minutes
+on 2 CPU cores, no GPU"): the intro's table and each chapter's "Time to run"
+use it, so every page gives the time the results page gives.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from pathlib import Path
 
 from docutils import nodes
 from sphinx import addnodes
-from sphinx.util.docutils import SphinxDirective
+from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from publish.provenance import RECORD_KEY
 
@@ -39,6 +45,44 @@ def describe_hardware(hardware: dict) -> str:
     )
 
 
+def read_record(path: Path) -> dict | None:
+    """Return the provenance record stored in a notebook, or None."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return notebook.get("metadata", {}).get(RECORD_KEY)
+
+
+def describe_run_time(record: dict) -> str:
+    """'12.8 minutes on 2 CPU cores, no GPU' from a provenance record."""
+    hardware = record.get("hardware", {})
+    gpu = hardware.get("gpu", "none")
+    where = f"{hardware.get('cores')} CPU cores, " + (
+        "no GPU" if gpu == "none" else f"GPU: {gpu}"
+    )
+    return f"{record['run_seconds'] / 60:.1f} minutes on {where}"
+
+
+class RunTime(SphinxRole):
+    """``{run-time}`NAME.ipynb```: the run time of a chapter's committed run."""
+
+    def run(self):
+        path = Path(self.env.srcdir) / "chapters" / self.text
+        if not path.is_file():
+            msg = self.inliner.reporter.error(
+                f"run-time: no notebook chapters/{self.text}", line=self.lineno
+            )
+            return [], [msg]
+        self.env.note_dependency(str(path))
+        record = read_record(path)
+        if record is None:
+            msg = self.inliner.reporter.error(
+                f"{path.name} has no provenance record: "
+                f"run `make full NB=chapters/{path.name}`.",
+                line=self.lineno,
+            )
+            return [], [msg]
+        return [nodes.inline(text=describe_run_time(record), classes=["run-time"])], []
+
+
 class RunRecords(SphinxDirective):
     """``{run-records}``: one row per chapter notebook.
 
@@ -54,15 +98,15 @@ class RunRecords(SphinxDirective):
         head, body = nodes.thead(), nodes.tbody()
         group += [head, body]
         head += self.row([nodes.Text(h) for h in HEADERS])
-        # Numbered chapters first (01_...), then the appendix (appendix_...).
+        # Numbered chapters first (01_...), then the appendices (appendix_...).
+        appendices = 0
         for path in sorted(
             chapters.glob("*.ipynb"), key=lambda p: (not p.name[:2].isdigit(), p.name)
         ):
             if f"chapters/{path.stem}" not in self.env.found_docs:
                 continue  # a chapter not yet in _toc.yml is not part of the book
             self.env.note_dependency(str(path))
-            notebook = json.loads(path.read_text(encoding="utf-8"))
-            record = notebook.get("metadata", {}).get(RECORD_KEY)
+            record = read_record(path)
             if record is None:
                 raise self.error(
                     f"{path.name} has no provenance record: "
@@ -75,9 +119,12 @@ class RunRecords(SphinxDirective):
                 refexplicit=True,
                 reftarget=f"/chapters/{path.stem}",
             )
-            link += nodes.inline(
-                text=path.name[:2].lstrip("0") if path.name[:2].isdigit() else "A"
-            )
+            if path.name[:2].isdigit():
+                label = path.name[:2].lstrip("0")
+            else:  # the appendices, lettered in order: A, B, ...
+                label = chr(ord("A") + appendices)
+                appendices += 1
+            link += nodes.inline(text=label)
             versions = record.get("versions", {})
             tensorflow = (
                 versions.get("tensorflow") or versions.get("tensorflow-cpu") or "?"
@@ -119,4 +166,5 @@ class RunRecords(SphinxDirective):
 
 def setup(app):
     app.add_directive("run-records", RunRecords)
+    app.add_role("run-time", RunTime())
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

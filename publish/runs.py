@@ -347,11 +347,44 @@ def last_line(error: Exception) -> str:
     return text.splitlines()[-1] if text else type(error).__name__
 
 
+def with_text_edited_during_run(
+    nb: nbformat.NotebookNode, source_then, path: Path, executed: Path
+) -> nbformat.NotebookNode:
+    """Return the executed notebook with the Markdown edited while it ran.
+
+    A full run replaces the notebook at its end. If someone edited only its
+    text meanwhile, the edits are kept; if the code or the cells changed, the
+    notebook is left as edited and the run's result stays in ``executed``.
+    """
+    current = nbformat.read(path, as_version=4)
+    if current.cells == source_then.cells:
+        return nb
+    injected = "injected-parameters"
+    ran = [c for c in nb.cells if injected not in c.metadata.get("tags", [])]
+    same_shape = len(current.cells) == len(source_then.cells) == len(ran) and all(
+        now.cell_type == then.cell_type
+        and (now.cell_type == "markdown" or now.source == then.source)
+        for now, then in zip(current.cells, source_then.cells, strict=True)
+    )
+    if not same_shape:
+        raise RunError(
+            f"{path.name} changed while it ran (code or cells, not only text), so "
+            f"it was left as you edited it; the run's notebook is {executed}: "
+            "run it again."
+        )
+    for cell, now in zip(ran, current.cells, strict=True):
+        if now.cell_type == "markdown":
+            cell.source = now.source
+            if "attachments" in now:
+                cell.attachments = now.attachments
+    print(f"kept the text edited in {path.name} while it ran", flush=True)
+    return nb
+
+
 def run_full(path: Path, overrides: dict | None = None) -> None:
     """Re-run one notebook with its own settings (bar ``overrides``) and record how."""
-    helpers_then = helpers_used(
-        nbformat.read(path, as_version=4)
-    )  # the code the run will use
+    source_then = nbformat.read(path, as_version=4)
+    helpers_then = helpers_used(source_then)  # the code the run will use
     commit_then = git_commit()
     started = dt.datetime.now(dt.timezone.utc)
     parameters = _lists_for_tuples({**default_parameters(path), **(overrides or {})})
@@ -378,6 +411,7 @@ def run_full(path: Path, overrides: dict | None = None) -> None:
             ) from None
         saved = saved_hashes(path, folder)
         nb = nbformat.read(executed, as_version=4)  # before another run may start
+    nb = with_text_edited_during_run(nb, source_then, path, executed)
     for text in without_stderr(nb):  # to the terminal, not onto the page
         print(f"stderr of {path.name}: {text.strip()}", flush=True)
     nb = normalise(nb)

@@ -182,3 +182,41 @@ def test_results_page_lists_every_chapter_run_record(site):
         assert (
             f"{record['run_seconds'] / 60:.1f}" in text and record["git_commit"] in text
         )
+
+
+@pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
+def test_intro_and_chapter_page_give_the_run_time_of_the_record(site, notebook):
+    # One source for a run's time: the provenance record, as on the results page.
+    record = nbformat.read(notebook, as_version=4).metadata["cnnbook"]
+    minutes = f"{record['run_seconds'] / 60:.1f} minutes on"
+    intro = (site / "chapters" / "intro.html").read_text()
+    times = BeautifulSoup(intro, "html.parser").select("span.run-time")
+    row = [t for t in times if t.find_parent("tr").find("a", href=re.compile(
+        re.escape(notebook.with_suffix(".html").name)))]  # fmt: skip
+    assert row and row[0].get_text().startswith(minutes), (
+        f"the intro's time for {notebook.name} is not its record's ({minutes})"
+    )
+    shown = page(site, notebook).select_one("span.run-time")
+    assert shown is not None and shown.get_text().startswith(minutes), (
+        f"{notebook.name}'s 'Time to run' is not its record's ({minutes})"
+    )
+
+
+def test_no_page_links_to_a_bare_hash_or_a_made_up_address(site):
+    # "tf.data" once became a link to http://tf.data; the theme's links to the
+    # current page were a bare "#"; citations had a deprecated ARIA role.
+    for html in site.rglob("*.html"):
+        soup = BeautifulSoup(html.read_text(), "html.parser")
+        bad = [a["href"] for a in soup.find_all("a", href=True)
+               if a["href"] == "#" or a["href"].startswith("http://tf.")]  # fmt: skip
+        assert not bad, f"{html.relative_to(site)} links to {bad}"
+        assert not soup.find(attrs={"role": "doc-biblioentry"}), html.name
+
+
+def test_references_page_labels_are_readable(site):
+    text = (site / "chapters" / "references.html").read_text()
+    labels = re.findall(r'class="fn-bracket">\[</span>([^<]*)<', text)
+    assert labels, "no citation labels on the references page"
+    for label in labels:
+        assert re.fullmatch(r"[A-Za-z+]+(\d{2}[a-z]?)?", label), label
+        assert "Dollar" not in label and "kadry" not in label, label

@@ -2,6 +2,7 @@
 publishing tool (publish/) refuses bad settings before it touches anything."""
 
 import ast
+import copy
 import json
 import os
 import shutil
@@ -717,3 +718,48 @@ def test_cells_with_magics_are_read_as_ipython_runs_them():
         ]
     )
     assert "load_mnist" in provenance.helpers_used(nb)
+
+
+def _ran(nb):
+    """A copy of ``nb`` as papermill leaves it: outputs, and an injected cell."""
+    executed = copy.deepcopy(nb)
+    for cell in executed.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("stream", text="ran\n")]
+    injected = nbformat.v4.new_code_cell("EPOCHS = 1")
+    injected.metadata["tags"] = ["injected-parameters"]
+    executed.cells.insert(2, injected)
+    return executed
+
+
+def _small_notebook():
+    return nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Title"),
+            nbformat.v4.new_code_cell("EPOCHS = 5"),
+            nbformat.v4.new_markdown_cell("It trains for five epochs."),
+            nbformat.v4.new_code_cell("print(EPOCHS)"),
+        ]
+    )
+
+
+def test_text_edited_during_a_full_run_is_kept(tmp_path):
+    then = _small_notebook()
+    edited = copy.deepcopy(then)
+    edited.cells[2].source = "It trains for a few epochs."
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(edited, path)
+    merged = runs.with_text_edited_during_run(_ran(then), then, path, tmp_path / "x")
+    assert merged.cells[3].source == "It trains for a few epochs."
+    assert merged.cells[4].outputs[0].text == "ran\n"
+
+
+def test_code_edited_during_a_full_run_keeps_the_edit_and_refuses(tmp_path):
+    then = _small_notebook()
+    edited = copy.deepcopy(then)
+    edited.cells[3].source = "print(EPOCHS * 2)"
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(edited, path)
+    with pytest.raises(runs.RunError, match="changed while it ran"):
+        runs.with_text_edited_during_run(_ran(then), then, path, tmp_path / "x")
+    assert nbformat.read(path, as_version=4).cells[3].source == "print(EPOCHS * 2)"

@@ -44,10 +44,10 @@ def test_the_benchmark_builds_no_model_of_its_own():
     from helpers import speed
 
     tree = ast.parse(inspect.getsource(speed))
+    builders = {"keras.Model", "keras.Sequential", "Model", "Sequential"}
     built = [
         ast.unparse(node.func)
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and ast.unparse(node.func) in {"keras.Model", "keras.Sequential", "Model", "Sequential"}
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in builders
     ]
     assert built == [], f"helpers/speed.py builds a model itself: {built}"
