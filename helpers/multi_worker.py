@@ -234,6 +234,8 @@ def run_workers(
             env = dict(os.environ)
             env["TF_CONFIG"] = json.dumps(tf_config(ports, index))
             env["TF_CPP_MIN_LOG_LEVEL"] = "2"  # TensorFlow's C++ info lines off
+            # CPU workers: two processes must not both claim one GPU's memory.
+            env["CUDA_VISIBLE_DEVICES"] = ""
             with open(log_path, "w", encoding="utf-8") as log:
                 process = subprocess.Popen(
                     [sys.executable, "-u", "-m", "helpers.multi_worker", *argv],
