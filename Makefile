@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 NB     ?= all
 SET    ?=
 
-.PHONY: help setup graphviz chromium book test lab full smoke check lint normalise bench clean
+.PHONY: help setup graphviz chromium book test lab full smoke check lint normalise bench font clean
 
 help:
 	@echo "make book          build the website into _build/html (index.html)"
@@ -21,6 +21,7 @@ help:
 	@echo "make lint          ruff on the code and (through nbQA) the notebooks; the notebooks' hygiene"
 	@echo "make normalise     drop editor and machine metadata and idle tags from the notebooks"
 	@echo "make bench         images per second, plain code vs the book's, into _output/bench"
+	@echo "make font          cut the site's Korean web font to the Hangul the book uses (needs fonts-nanum)"
 
 setup: $(STAMP) graphviz
 
@@ -90,6 +91,10 @@ lint: setup
 	$(BIN)/ruff format --check helpers publish tests _ext
 	$(BIN)/nbqa ruff chapters
 	$(BIN)/python -m publish normalise --check
+
+# The site's Korean web font, cut to the Hangul the book uses (after adding Korean text).
+font: setup
+	$(BIN)/python -m publish font
 
 # Metadata only: no code or output changes, so no provenance record goes stale.
 normalise: setup

@@ -1,5 +1,5 @@
 """The machinery that publishes the book: full and smoke runs of the notebooks, their
-provenance records, and the speed benchmark.
+provenance records, the speed benchmark, and the site's Korean web font.
 
     python -m publish full chapters/02_fashion_mnist_dense_to_convnet.ipynb
     python -m publish full chapters/07_transfer_learning.ipynb --set FROZEN_EPOCHS=10
@@ -8,7 +8,8 @@ provenance records, and the speed benchmark.
     python -m publish check
     python -m publish normalise [--check]
     python -m publish bench
+    python -m publish font       # after adding Korean text (needs fonts-nanum)
 
-The Makefile's `full`, `smoke`, `check`, `normalise` and `bench` targets call these
-(`make lint` runs the normaliser's check).
+The Makefile's `full`, `smoke`, `check`, `normalise`, `bench` and `font` targets
+call these (`make lint` runs the normaliser's check).
 """

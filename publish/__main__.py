@@ -1,4 +1,4 @@
-"""Command line: ``python -m publish full|smoke|check|bench``.
+"""Command line: ``python -m publish full|smoke|check|normalise|bench|font``.
 
 See the package docstring.
 """
@@ -59,7 +59,8 @@ def normalise_chapters(check: bool) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"full", "smoke", "check", "normalise", "bench"}:
+    commands = {"full", "smoke", "check", "normalise", "bench", "font"}
+    if not argv or argv[0] not in commands:
         print(USAGE)
         return 2
     command = argv[0]
@@ -73,6 +74,17 @@ def main(argv: list[str]) -> int:
             return 1 if problems else 0
         if command == "normalise":
             return normalise_chapters(check="--check" in positional)
+        if command == "font":
+            from publish.korean_font import write_subsets
+
+            try:
+                written = write_subsets()
+            except FileNotFoundError as error:
+                print(error, file=sys.stderr)
+                return 1
+            for path in written:
+                print(f"wrote {path.name}: {path.stat().st_size / 1024:.0f} KiB")
+            return 0
         if command == "bench":
             from publish.bench import main as bench
 

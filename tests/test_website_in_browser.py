@@ -413,3 +413,26 @@ def test_launch_buttons_point_at_the_repository(site, notebook):
     download = soup.find("a", href=lambda h: h and h.endswith(f"_sources/{path}"))
     assert download is not None, "no .ipynb download button"
     assert (site / "_sources" / path).is_file(), "the downloadable .ipynb is missing"
+
+
+def test_hangul_renders_in_the_books_web_font(site, server, browser):
+    """The glossary's Korean terms load the shipped Hangul subset.
+
+    Chromium here has no Korean system font: without the web font, Hangul
+    would be empty boxes. A face of the subset is loaded only if the page
+    uses characters of its Unicode ranges and the file was served.
+    """
+    tab = open_page(browser, f"{server}/chapters/glossary.html")
+    try:
+        loaded = tab.evaluate(
+            "document.fonts.ready.then(() => [...document.fonts]"
+            ".filter(f => f.family.replace(/\"/g, '') === 'Cnnbook Hangul')"
+            ".map(f => f.weight + ':' + f.status))"
+        )
+        usable = tab.evaluate(
+            "document.fonts.check('16px \"Cnnbook Hangul\"', '합성곱')"
+        )
+    finally:
+        tab.close()
+    assert "400:loaded" in loaded, loaded
+    assert usable, "the Hangul subset is not usable for 합성곱"
