@@ -13,7 +13,7 @@ SET    ?=
 help:
 	@echo "make book          build the website into _build/html (index.html)"
 	@echo "make test          run the whole test suite (about 6 minutes on 2 CPU cores)"
-	@echo "make lab           open the chapters in JupyterLab"
+	@echo "make lab           open the chapters in JupyterLab (reading copies in _build/lab/chapters)"
 	@echo "make full NB=...   re-run a chapter (or NB=all) with the book's settings and record provenance"
 	@echo "                   (SET='NAME=VALUE ...' changes settings this machine cannot run; recorded)"
 	@echo "make smoke NB=...  run a chapter with its small smoke parameters into _output/smoke"
@@ -67,8 +67,11 @@ book: setup
 test: setup chromium
 	$(BIN)/python -m pytest -v tests
 
+# JupyterLab opens reading copies of the chapters, with numbers, citations and
+# glossary terms written out (chapters/ stays the source; see publish/reading_copies.py).
 lab: setup
-	$(BIN)/jupyter lab chapters
+	$(BIN)/python -m publish lab
+	$(BIN)/jupyter lab _build/lab/chapters
 
 # SET reaches the tool through the environment, so values keep their spaces and quotes.
 export SET

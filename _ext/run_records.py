@@ -22,7 +22,7 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
-from publish.provenance import RECORD_KEY
+from publish.provenance import RECORD_KEY, describe_run_time
 
 HEADERS = (
     "chapter",
@@ -49,16 +49,6 @@ def read_record(path: Path) -> dict | None:
     """Return the provenance record stored in a notebook, or None."""
     notebook = json.loads(path.read_text(encoding="utf-8"))
     return notebook.get("metadata", {}).get(RECORD_KEY)
-
-
-def describe_run_time(record: dict) -> str:
-    """'12.8 minutes on 2 CPU cores, no GPU' from a provenance record."""
-    hardware = record.get("hardware", {})
-    gpu = hardware.get("gpu", "none")
-    where = f"{hardware.get('cores')} CPU cores, " + (
-        "no GPU" if gpu == "none" else f"GPU: {gpu}"
-    )
-    return f"{record['run_seconds'] / 60:.1f} minutes on {where}"
 
 
 class RunTime(SphinxRole):

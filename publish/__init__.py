@@ -9,7 +9,8 @@ provenance records, the speed benchmark, and the site's Korean web font.
     python -m publish normalise [--check]
     python -m publish bench
     python -m publish font       # after adding Korean text (needs fonts-nanum)
+    python -m publish lab        # the chapters for reading in JupyterLab
 
-The Makefile's `full`, `smoke`, `check`, `normalise`, `bench` and `font` targets
-call these (`make lint` runs the normaliser's check).
+The Makefile's `full`, `smoke`, `check`, `normalise`, `bench`, `font` and `lab`
+targets call these (`make lint` runs the normaliser's check).
 """

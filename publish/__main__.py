@@ -1,4 +1,4 @@
-"""Command line: ``python -m publish full|smoke|check|normalise|bench|font``.
+"""Command line: ``python -m publish full|smoke|check|normalise|bench|font|lab``.
 
 See the package docstring.
 """
@@ -59,7 +59,7 @@ def normalise_chapters(check: bool) -> int:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"full", "smoke", "check", "normalise", "bench", "font"}
+    commands = {"full", "smoke", "check", "normalise", "bench", "font", "lab"}
     if not argv or argv[0] not in commands:
         print(USAGE)
         return 2
@@ -74,6 +74,20 @@ def main(argv: list[str]) -> int:
             return 1 if problems else 0
         if command == "normalise":
             return normalise_chapters(check="--check" in positional)
+        if command == "lab":
+            from publish.reading_copies import (
+                LAB,
+                ReadingCopyError,
+                write_reading_copies,
+            )
+
+            try:
+                report = write_reading_copies()
+            except ReadingCopyError as error:
+                print(error, file=sys.stderr)
+                return 1
+            print("\n".join(report + [f"reading copies of the chapters in {LAB}"]))
+            return 0
         if command == "font":
             from publish.korean_font import write_subsets
 

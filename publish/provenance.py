@@ -660,3 +660,16 @@ def provenance_problems(path: Path) -> list[str]:
     if errors:
         problems.append(f"{name} has error outputs in cells {errors}; {rerun}.")
     return problems
+
+
+def describe_run_time(record: dict) -> str:
+    """'12.8 minutes on 2 CPU cores, no GPU' from a provenance record.
+
+    The website's run-time role and the JupyterLab reading copies show this.
+    """
+    hardware = record.get("hardware", {})
+    gpu = hardware.get("gpu", "none")
+    where = f"{hardware.get('cores')} CPU cores, " + (
+        "no GPU" if gpu == "none" else f"GPU: {gpu}"
+    )
+    return f"{record['run_seconds'] / 60:.1f} minutes on {where}"

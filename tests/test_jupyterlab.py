@@ -1,6 +1,7 @@
 """A chapter as a learner opens it: the real JupyterLab server, in headless Chromium.
 
-JupyterLab serves a copy of the first chapter (so nothing it saves touches the
+JupyterLab serves the reading copy of the first chapter that `make lab` opens
+(publish/reading_copies.py: roles written out; nothing it saves touches the
 committed notebook). The test waits for the notebook to render, checks that
 jupyterlab-myst turned the learning-objectives admonition into a box (not a
 code block of raw MyST), then presses Shift+Enter through the first cells as
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,10 +22,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 from test_website_in_browser import SCREENSHOTS, DevTools
 
 from publish.provenance import chapter_notebooks
+from publish.reading_copies import reading_copy
 
 pytestmark = pytest.mark.book
 TOKEN = "cnnbook-test"
@@ -53,13 +55,13 @@ def wait_for(check, seconds: float, what: str):
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """JupyterLab serving a copy of the first chapter.
+    """JupyterLab serving the reading copy of the first chapter.
 
     Yields (url of the notebook, folder).
     """
     folder = tmp_path_factory.mktemp("lab")
     notebook = chapter_notebooks()[0]
-    shutil.copy(notebook, folder / notebook.name)
+    nbformat.write(reading_copy(notebook), folder / notebook.name)
     port = free_port()
     log = open(folder / "jupyterlab.log", "w")
     process = subprocess.Popen(
@@ -139,6 +141,9 @@ def test_a_chapter_opens_renders_and_runs_in_jupyterlab(lab, browser):
         raw = tab.evaluate(f"{first}.innerText")
         assert "{admonition}" not in raw and "```" not in raw, (
             "raw MyST shows in the first cell"
+        )
+        assert "{run-time}" not in raw and "minutes on" in raw, (
+            "the run time is not written out in the first cell"
         )
 
         # Select the first cell and run the first four (title, launch cell,
