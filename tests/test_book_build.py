@@ -58,9 +58,11 @@ def test_chapter_page_has_all_its_figures(site, notebook):
         and "remove-output" not in cell.metadata.get("tags", [])
         for output in cell.get("outputs", [])
     )
-    if (
-        notebook.name != "appendix_speed_on_a_cpu.ipynb"
-    ):  # the speed appendix shows tables only
+    # the appendices show tables and logs only
+    if notebook.name not in {
+        "appendix_speed_on_a_cpu.ipynb",
+        "appendix_training_past_one_machine.ipynb",
+    }:
         assert figures, f"{notebook.stem} has no figure outputs: was it run?"
     assert len(images) >= figures, f"{len(images)} <img> for {figures} figures"
     html_dir = site / notebook.relative_to(BOOK).parent
@@ -88,7 +90,10 @@ def test_glued_numbers_appear_in_the_page(site, notebook):
         if cell.cell_type == "markdown"
         for role in GLUE_ROLE.findall(cell.source)
     ]
-    assert roles, f"{notebook.name} quotes no glued value"
+    if notebook.name == "01_convolution_and_pooling_by_hand.ipynb":
+        assert not roles  # it trains nothing: its only run-dependent text is its time
+    else:
+        assert roles, f"{notebook.name} quotes no glued value"
     for role in roles:
         source = notebook
         if "::" in role:  # a value glued by another chapter: path::key
@@ -101,7 +106,10 @@ def test_glued_numbers_appear_in_the_page(site, notebook):
             f"which the run of {source.name} did not glue"
         )
         shown = format_plain_text(glued[key], spec)  # as myst-nb formats it
-        assert shown in text, f"{key} should appear as {shown!r}"
+        # Sphinx prints apostrophes as typographic ones
+        assert shown.replace("'", "\u2019") in text.replace("'", "\u2019"), (
+            f"{key} should appear as {shown!r}"
+        )
 
 
 def test_chapter_2_shows_the_model_diagram(site):
@@ -130,7 +138,7 @@ def expected_cell_text(markdown_cell: str) -> str:
 
     text = CROSS_GLUE.sub(value, markdown_cell)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [label](link) -> label
-    return " ".join(text.replace("*", "").split())
+    return " ".join(text.replace("*", "").replace("'", "\u2019").split())
 
 
 def test_results_page_numbers_equal_the_glued_values(site):
