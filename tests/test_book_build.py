@@ -9,19 +9,9 @@ from bs4 import BeautifulSoup
 from myst_nb.core.variables import format_plain_text
 
 from publish.provenance import BOOK, chapter_notebooks
+from publish.reading_copies import glued_texts
 
 pytestmark = pytest.mark.book
-
-
-def glued_plain_text(notebook: Path) -> dict[str, str]:
-    """Return {key: text/plain} of every value the notebook glued."""
-    values = {}
-    for cell in nbformat.read(notebook, as_version=4).cells:
-        for output in cell.get("outputs", []):
-            key = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            if key:
-                values[key] = output["data"]["application/papermill.record/text/plain"]
-    return values
 
 
 def page(site: Path, notebook: Path) -> BeautifulSoup:
@@ -99,7 +89,7 @@ def test_glued_numbers_appear_in_the_page(site, notebook):
         if "::" in role:  # a value glued by another chapter: path::key
             other, role = role.split("::", 1)
             source = notebook.parent / other
-        glued = glued_plain_text(source)
+        glued = glued_texts(source)
         key, _, spec = role.partition(":")
         assert key in glued, (
             f"{notebook.name} quotes {key!r}, "
@@ -132,7 +122,7 @@ def expected_cell_text(markdown_cell: str) -> str:
 
     def value(match):
         notebook, key, spec = match.groups()
-        glued = glued_plain_text(BOOK / "chapters" / notebook)
+        glued = glued_texts(BOOK / "chapters" / notebook)
         assert key in glued, f"{notebook} glued no {key!r}"
         return format_plain_text(glued[key], spec)
 
