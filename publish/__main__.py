@@ -1,4 +1,4 @@
-"""Command line: ``python -m publish full|smoke|check|normalise|bench|font|lab``.
+"""Command line: ``python -m publish full|smoke|check|normalise|bench|font|lab|translations``.
 
 See the package docstring.
 """
@@ -59,7 +59,16 @@ def normalise_chapters(check: bool) -> int:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"full", "smoke", "check", "normalise", "bench", "font", "lab"}
+    commands = {
+        "full",
+        "smoke",
+        "check",
+        "normalise",
+        "bench",
+        "font",
+        "lab",
+        "translations",
+    }
     if not argv or argv[0] not in commands:
         print(USAGE)
         return 2
@@ -87,6 +96,11 @@ def main(argv: list[str]) -> int:
                 print(error, file=sys.stderr)
                 return 1
             print("\n".join(report + [f"reading copies of the chapters in {LAB}"]))
+            return 0
+        if command == "translations":
+            from publish.translations import update_catalogs
+
+            print("\n".join(update_catalogs()))
             return 0
         if command == "font":
             from publish.korean_font import write_subsets
