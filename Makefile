@@ -65,7 +65,7 @@ book: setup
 	@echo "Website: $(CURDIR)/_build/html/index.html"
 
 test: setup chromium
-	$(BIN)/python -m pytest -v tests
+	$(BIN)/python -m pytest -v -n 2 --dist loadscope tests
 
 # JupyterLab opens reading copies of the chapters, with numbers, citations and
 # glossary terms written out (chapters/ stays the source; see publish/reading_copies.py).

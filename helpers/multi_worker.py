@@ -252,26 +252,6 @@ def run_workers(
             end_process_group(worker.process)
 
 
-def train_on_workers(
-    count: int, out_dir: str | Path, timeout: float, **options
-) -> list[dict]:
-    """Run ``count`` workers to the end and return their result.json contents.
-
-    Raise RuntimeError, with the end of each failed worker's log, if one fails
-    or runs past ``timeout`` seconds.
-    """
-    with run_workers(count, out_dir, **options) as job:
-        codes = job.wait(timeout)
-        if any(code != 0 for code in codes):
-            logs = "\n".join(
-                f"worker {w.index} (exit code {code}):\n{w.log()[-3000:]}"
-                for w, code in zip(job.workers, codes, strict=True)
-                if code != 0
-            )
-            raise RuntimeError(f"training failed or timed out:\n{logs}")
-        return [worker.result() for worker in job.workers]
-
-
 def compact_log(text: str, keep: tuple[str, ...] = ("[worker",)) -> str:
     """The lines of a worker log that the worker printed itself (no TF noise)."""
     lines = [line for line in text.splitlines() if line.startswith(keep)]

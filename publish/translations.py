@@ -328,7 +328,8 @@ def glossary_terms() -> dict[str, list[str]]:
     """Return {English term: its Korean forms} from the glossary page.
 
     A definition starts with the Korean term and a full stop; a term with a
-    part in brackets, as "bfloat16 (브레인 부동소수점)", may be written either way.
+    part in brackets, as "bfloat16 (브레인 부동소수점)", may be written either way,
+    and a name with capitals or digits (Grad-CAM) may stay in English.
     """
     text = (BOOK / "chapters" / "glossary.md").read_text()
     terms = {}
@@ -337,6 +338,8 @@ def glossary_terms() -> dict[str, list[str]]:
         inside = re.match(r"(.*?)\s*\((.*)\)$", korean)
         if inside:
             forms += [part for part in inside.groups() if part]
+        if re.search(r"[A-Z0-9]", english):  # a name such as Grad-CAM reads as is
+            forms.append(english)
         terms[english] = forms
     return terms
 

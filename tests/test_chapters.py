@@ -11,9 +11,12 @@ print what they printed in the committed full run, up to the sanitize file
 ``tests/nbval_sanitize.cfg``; any cell that fails fails its item, the hidden
 check cell at the end of each chapter included. A last item per chapter,
 ``after the run``, checks that the chapter wrote its files into its OUTPUT_DIR
-and nothing anywhere else. The dogs-vs-cats chapter reads a copy of its images
-with a broken JPEG and a text file among them, and must name both and still run
-to the end.
+and nothing anywhere else. The suite runs on two processes (pytest-xdist,
+``--dist loadscope``): a chapter's items share one scope, its notebook, so its
+cells run in order in one process and one kernel while the other process runs
+other tests. The dogs-vs-cats chapter
+reads a copy of its images with a broken JPEG and a text file among them, and
+must name both and still run to the end.
 """
 
 import os
@@ -38,19 +41,22 @@ CHECKED = "nbval-check-output"  # the tag of cells whose output must not change
 DOGS_VS_CATS_CHAPTER = "05_dogs_vs_cats_from_scratch.ipynb"
 DAMAGED_FOLDER = "dogs-vs-cats-with-bad-files"
 SKIPPED_IN_SNAPSHOT = {".git", ".venv", "_build", "__pycache__"}
+# What other tests write while a chapter runs beside them: the other chapters'
+# runs and the browser test's screenshots.
+WRITTEN_BY_OTHER_TESTS = (RUNS, BOOK / "_output" / "screenshots")
 
 
-def snapshot(folder: Path, leave_out: Path | None = None) -> dict[str, float]:
+def snapshot(folder: Path, leave_out: tuple[Path, ...] = ()) -> dict[str, float]:
     """Return {relative path: modification time} for the files under folder.
 
-    The folder ``leave_out`` (the run's own) is left out.
+    The folders ``leave_out`` are left out.
     """
     files = {}
     for root, dirs, names in os.walk(folder):
         dirs[:] = [
             d
             for d in dirs
-            if d not in SKIPPED_IN_SNAPSHOT and Path(root, d) != leave_out
+            if d not in SKIPPED_IN_SNAPSHOT and Path(root, d) not in leave_out
         ]
         for name in names:
             path = Path(root, name)
@@ -130,12 +136,15 @@ class ChapterRun(IPyNbFile):
     def collect(self):
         """Prepare the notebook, then let nbval make an item of each code cell."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        # Each test process collects: write a copy, then move it into place.
+        prepared = self.folder / f".prepared-{os.getpid()}.ipynb"
         papermill.execute_notebook(
             str(self.chapter),
-            str(self.path),
+            str(prepared),
             parameters=self.parameters,
             prepare_only=True,
         )
+        os.replace(prepared, self.path)
         self.cells = list(super().collect())
         yield from self.cells
         yield AfterTheRun.from_parent(self, name="after the run")
@@ -154,7 +163,7 @@ class ChapterRun(IPyNbFile):
             self.bad_files = damaged_dogs_vs_cats_folder(
                 self.folder / DAMAGED_FOLDER, self.parameters["SPLITS"]
             )
-        self.book_before = snapshot(BOOK, leave_out=self.folder)
+        self.book_before = snapshot(BOOK, leave_out=WRITTEN_BY_OTHER_TESTS)
         super().setup()
 
     def teardown(self):
@@ -186,7 +195,7 @@ class AfterTheRun(pytest.Item):
         assert found <= expected, (
             f"{name} wrote files into its working folder: {sorted(found - expected)}"
         )
-        assert snapshot(BOOK, leave_out=run.folder) == run.book_before, (
+        assert snapshot(BOOK, leave_out=WRITTEN_BY_OTHER_TESTS) == run.book_before, (
             f"{name} wrote into the repository"
         )
 
