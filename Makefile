@@ -8,12 +8,14 @@ STAMP  := $(VENV)/.installed
 NB     ?= all
 SET    ?=
 
-.PHONY: help setup graphviz chromium book test lab full smoke check lint normalise bench font clean
+.PHONY: help setup graphviz chromium book test lab translations full smoke check lint normalise bench font clean
 
 help:
-	@echo "make book          build the website into _build/html (index.html)"
+	@echo "make book          build the website into _build/html (index.html; Korean in ko/)"
 	@echo "make test          run the whole test suite (about 6 minutes on 2 CPU cores)"
 	@echo "make lab           open the chapters in JupyterLab (reading copies in _build/lab/chapters)"
+	@echo "make lab EDITION=ko  the same, in Korean (_build/lab/ko/chapters)"
+	@echo "make translations  after English text changes: update locales/ko and the Korean notebooks"
 	@echo "make full NB=...   re-run a chapter (or NB=all) with the book's settings and record provenance"
 	@echo "                   (SET='NAME=VALUE ...' changes settings this machine cannot run; recorded)"
 	@echo "make smoke NB=...  run a chapter with its small smoke parameters into _output/smoke"
@@ -60,18 +62,22 @@ graphviz:
 chromium:
 	$(call install_tool,chromium,chromium,the browser test,apt install chromium)
 
+# The English edition at the root of the site, the Korean one (built from a
+# source tree written from locales/ko, see publish/korean_edition.py) in ko/.
 book: setup
-	$(BIN)/jupyter-book build -W --keep-going .
-	@echo "Website: $(CURDIR)/_build/html/index.html"
+	$(BIN)/python -m publish book
 
 test: setup chromium
 	$(BIN)/python -m pytest -v -n 2 --dist loadscope tests
 
 # JupyterLab opens reading copies of the chapters, with numbers, citations and
 # glossary terms written out (chapters/ stays the source; see publish/reading_copies.py).
+# EDITION=ko: the Korean edition's chapters (_build/lab/ko/chapters).
+EDITION ?= en
+LAB_DIR := $(if $(filter ko,$(EDITION)),_build/lab/ko/chapters,_build/lab/chapters)
 lab: setup
-	$(BIN)/python -m publish lab
-	$(BIN)/jupyter lab _build/lab/chapters
+	$(BIN)/python -m publish lab $(filter ko,$(EDITION))
+	$(BIN)/jupyter lab $(LAB_DIR)
 
 # SET reaches the tool through the environment, so values keep their spaces and quotes.
 export SET
@@ -96,8 +102,13 @@ lint: setup
 	$(BIN)/python -m publish normalise --check
 
 # The site's Korean web font, cut to the Hangul the book uses (after adding Korean text).
-font: setup
+font: book
 	$(BIN)/python -m publish font
+
+# After English text changes: merge it into the Korean catalogs (locales/ko) and
+# write the Korean notebooks (ko/chapters); the tests name what needs translating.
+translations: setup
+	$(BIN)/python -m publish translations
 
 # Metadata only: no code or output changes, so no provenance record goes stale.
 normalise: setup

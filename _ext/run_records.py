@@ -24,20 +24,39 @@ from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from publish.provenance import RECORD_KEY, describe_run_time
 
-HEADERS = (
-    "chapter",
-    "run started (UTC)",
-    "minutes",
-    "hardware",
-    "TensorFlow / Keras",
-    "pretrained weights",
-    "commit",
-)
+HEADERS = {
+    "en": (
+        "chapter",
+        "run started (UTC)",
+        "minutes",
+        "hardware",
+        "TensorFlow / Keras",
+        "pretrained weights",
+        "commit",
+    ),
+    "ko": (
+        "장",
+        "실행 시작 (UTC)",
+        "분",
+        "하드웨어",
+        "TensorFlow / Keras",
+        "사전 훈련된 가중치",
+        "커밋",
+    ),
+}
+# The table's words in the Korean edition (cnnbook_language = "ko").
+KOREAN = {"none": "없음", "profile": "프로필", "except": "다음 설정만 바꿈:"}
 
 
-def describe_hardware(hardware: dict) -> str:
+def describe_hardware(hardware: dict, language: str = "en") -> str:
     """'2 CPU cores (AMD EPYC), 23.5 GiB, no GPU' from a record's hardware entry."""
     gpu = hardware.get("gpu", "none")
+    if language == "ko":
+        return (
+            f"CPU 코어 {hardware.get('cores')}개 ({hardware.get('cpu', '?')}), "
+            f"{hardware.get('memory_gib')} GiB, "
+            + ("GPU 없음" if gpu == "none" else f"GPU: {gpu}")
+        )
     return (
         f"{hardware.get('cores')} CPU cores ({hardware.get('cpu', '?')}), "
         f"{hardware.get('memory_gib')} GiB, "
@@ -70,7 +89,8 @@ class RunTime(SphinxRole):
                 line=self.lineno,
             )
             return [], [msg]
-        return [nodes.inline(text=describe_run_time(record), classes=["run-time"])], []
+        text = describe_run_time(record, self.config.cnnbook_language)
+        return [nodes.inline(text=text, classes=["run-time"])], []
 
 
 class RunRecords(SphinxDirective):
@@ -81,13 +101,15 @@ class RunRecords(SphinxDirective):
 
     def run(self):
         chapters = Path(self.env.srcdir) / "chapters"
+        language = self.config.cnnbook_language
+        headers = HEADERS[language]
         table = nodes.table(classes=["run-records"])
-        group = nodes.tgroup(cols=len(HEADERS))
+        group = nodes.tgroup(cols=len(headers))
         table += group
-        group += [nodes.colspec(colwidth=1) for _ in HEADERS]
+        group += [nodes.colspec(colwidth=1) for _ in headers]
         head, body = nodes.thead(), nodes.tbody()
         group += [head, body]
-        head += self.row([nodes.Text(h) for h in HEADERS])
+        head += self.row([nodes.Text(h) for h in headers])
         # Numbered chapters first (01_...), then the appendices (appendix_...).
         appendices = 0
         for path in sorted(
@@ -124,9 +146,12 @@ class RunRecords(SphinxDirective):
                 or record.get("parameters", {}).get("WEIGHTS")
                 or "none"
             )
+            words = KOREAN if language == "ko" else {w: w for w in KOREAN}
+            weights = words["none"] if weights == "none" else weights
             changed = record.get("overrides") or {}
-            profile = f"{record['profile']} profile" + (
-                ", except " + ", ".join(f"{k} = {v!r}" for k, v in changed.items())
+            profile = f"{record['profile']} {words['profile']}" + (
+                f", {words['except']} "
+                + ", ".join(f"{k} = {v!r}" for k, v in changed.items())
                 if changed
                 else ""
             )
@@ -136,7 +161,7 @@ class RunRecords(SphinxDirective):
                     f"{record['started_utc'][:16].replace('T', ' ')}, {profile}"
                 ),
                 nodes.Text(f"{record['run_seconds'] / 60:.1f}"),
-                nodes.Text(describe_hardware(record.get("hardware", {}))),
+                nodes.Text(describe_hardware(record.get("hardware", {}), language)),
                 nodes.Text(f"{tensorflow} / {versions.get('keras', '?')}"),
                 nodes.Text(str(weights)),
                 nodes.literal(text=str(record.get("git_commit", "?"))),

@@ -1,4 +1,7 @@
-"""Command line: ``python -m publish full|smoke|check|normalise|bench|font|lab|translations``.
+"""Command line: ``python -m publish COMMAND``.
+
+Commands: book, full, smoke, check, normalise, bench, font, lab, translations,
+korean.
 
 See the package docstring.
 """
@@ -60,6 +63,7 @@ def normalise_chapters(check: bool) -> int:
 
 def main(argv: list[str]) -> int:
     commands = {
+        "book",
         "full",
         "smoke",
         "check",
@@ -68,6 +72,7 @@ def main(argv: list[str]) -> int:
         "font",
         "lab",
         "translations",
+        "korean",
     }
     if not argv or argv[0] not in commands:
         print(USAGE)
@@ -84,13 +89,14 @@ def main(argv: list[str]) -> int:
         if command == "normalise":
             return normalise_chapters(check="--check" in positional)
         if command == "lab":
-            from publish.reading_copies import (
-                LAB,
-                ReadingCopyError,
-                write_reading_copies,
-            )
+            from publish.reading_copies import LAB, ReadingCopyError
 
+            korean = positional == ["ko"]
             try:
+                if korean:
+                    from publish.korean_edition import LAB, write_reading_copies
+                else:
+                    from publish.reading_copies import write_reading_copies
                 report = write_reading_copies()
             except ReadingCopyError as error:
                 print(error, file=sys.stderr)
@@ -98,9 +104,29 @@ def main(argv: list[str]) -> int:
             print("\n".join(report + [f"reading copies of the chapters in {LAB}"]))
             return 0
         if command == "translations":
+            from publish.korean_edition import NOTEBOOKS, write_notebooks
             from publish.translations import update_catalogs
 
-            print("\n".join(update_catalogs()))
+            report = update_catalogs()
+            write_notebooks()
+            print("\n".join(report + [f"the Korean notebooks in {NOTEBOOKS}"]))
+            return 0
+        if command == "book":
+            from publish.site import BuildError, build_site
+
+            try:
+                html, report = build_site()
+            except BuildError as error:
+                print(error, file=sys.stderr)
+                return 1
+            print("\n".join(report + [f"Website: {html / 'index.html'}"]))
+            return 0
+        if command == "korean":
+            from publish.korean_edition import SOURCE, write_tree
+
+            print(
+                "\n".join(write_tree() + [f"the Korean edition's source in {SOURCE}"])
+            )
             return 0
         if command == "font":
             from publish.korean_font import write_subsets

@@ -35,9 +35,25 @@ def is_hangul(character: str) -> bool:
 
 
 def book_text_files() -> list[Path]:
-    """Every file whose text the website shows: pages, notebooks, references."""
+    """Every file whose text the website shows: pages, notebooks, references, the
+    Korean catalogs and the code that writes Korean words into pages."""
     patterns = ("*.md", "*.ipynb", "*.bib")
-    return sorted(p for pattern in patterns for p in (BOOK / "chapters").glob(pattern))
+    files = [p for pattern in patterns for p in (BOOK / "chapters").glob(pattern)]
+    files += (BOOK / "locales").glob("*/LC_MESSAGES/*.po")
+    files += [*(BOOK / "_ext").glob("*.py"), *(BOOK / "publish").glob("*.py")]
+    return sorted(files)
+
+
+def hangul_in_site(html: Path) -> set[str]:
+    """Every Hangul character of a built site's pages and scripts, the theme's
+    Korean words (search, navigation) included."""
+    files = [p for suffix in ("*.html", "*.js") for p in html.rglob(suffix)]
+    return {
+        character
+        for path in files
+        for character in path.read_text(encoding="utf-8", errors="replace")
+        if is_hangul(character)
+    }
 
 
 def hangul_in_book() -> set[str]:
@@ -68,7 +84,13 @@ def write_subsets(source_folder: Path = SOURCE_FOLDER) -> list[Path]:
             f"{', '.join(missing)} not in {source_folder}: install Debian's "
             "fonts-nanum package (apt-get install fonts-nanum) and run this again."
         )
-    text = "".join(sorted(hangul_in_book()))
+    site = BOOK / "_build" / "html"
+    if not (site / "ko" / "index.html").is_file():
+        raise FileNotFoundError(
+            f"No Korean edition in {site}: run `make book` first, so that the "
+            "font covers the theme's Korean words too."
+        )
+    text = "".join(sorted(hangul_in_book() | hangul_in_site(site)))
     FONTS.mkdir(parents=True, exist_ok=True)
     written = []
     for target, (source, style) in FACES.items():

@@ -662,14 +662,21 @@ def provenance_problems(path: Path) -> list[str]:
     return problems
 
 
-def describe_run_time(record: dict) -> str:
+def describe_run_time(record: dict, language: str = "en") -> str:
     """'12.8 minutes on 2 CPU cores, no GPU' from a provenance record.
 
-    The website's run-time role and the JupyterLab reading copies show this.
+    In Korean (``language="ko"``): '12.8분(CPU 코어 2개, GPU 없음)'. The
+    website's run-time role and the JupyterLab reading copies show this.
     """
     hardware = record.get("hardware", {})
     gpu = hardware.get("gpu", "none")
+    minutes = record["run_seconds"] / 60
+    if language == "ko":
+        where = f"CPU 코어 {hardware.get('cores')}개, " + (
+            "GPU 없음" if gpu == "none" else f"GPU: {gpu}"
+        )
+        return f"{minutes:.1f}분({where})"
     where = f"{hardware.get('cores')} CPU cores, " + (
         "no GPU" if gpu == "none" else f"GPU: {gpu}"
     )
-    return f"{record['run_seconds'] / 60:.1f} minutes on {where}"
+    return f"{minutes:.1f} minutes on {where}"

@@ -73,6 +73,9 @@ class Writer:
         self.notebook = notebook
         self.glued = {notebook.name: glued_texts(notebook)}
         self.cited = references()
+        # The Korean edition's notebooks say so (publish/korean_edition.py).
+        metadata = nbformat.read(notebook, as_version=4).metadata
+        self.language = metadata.get("cnnbook_language", "en")
 
     def glue(self, text: str) -> str:
         where, _, key = text.rpartition("::")
@@ -97,7 +100,8 @@ class Writer:
         record = nbformat.read(self.notebook.parent / name, as_version=4).metadata
         if RECORD_KEY not in record:
             raise ReadingCopyError(f"{name} has no provenance record")
-        return describe_run_time(record[RECORD_KEY])
+        language = self.language
+        return describe_run_time(record[RECORD_KEY], language)
 
     def role(self, match: re.Match) -> str:
         name, text = match.groups()
@@ -147,17 +151,20 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_reading_copies(folder: Path = LAB) -> list[str]:
+def write_reading_copies(
+    folder: Path = LAB, notebooks: list[Path] | None = None
+) -> list[str]:
     """Write a reading copy of every chapter; return what was done, one line each.
 
-    A copy changed since it was written (a learner's edits, outputs of a run)
-    is kept as it is.
+    ``notebooks`` are the chapters of ``chapters/`` unless given (the Korean
+    edition gives its own). A copy changed since it was written (a learner's
+    edits, outputs of a run) is kept as it is.
     """
     folder.mkdir(parents=True, exist_ok=True)
     record = folder / WRITTEN.name
     written = json.loads(record.read_text()) if record.is_file() else {}
     report = []
-    for notebook in chapter_notebooks():
+    for notebook in notebooks or chapter_notebooks():
         target = folder / notebook.name
         if target.is_file() and written.get(notebook.name) != _sha256(target):
             report.append(f"kept {target.name}: changed since it was written")

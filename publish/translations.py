@@ -95,7 +95,12 @@ def blocks(markdown: str) -> list[tuple[str, bool]]:
             continue
         if fence and fence["rest"].startswith("{"):
             directives.append(fence["fence"])
-        elif fence and not fence["rest"] and directives and fence["fence"] == directives[-1]:
+        elif (
+            fence
+            and not fence["rest"]
+            and directives
+            and fence["fence"] == directives[-1]
+        ):
             directives.pop()
         elif fence:
             close()
@@ -347,9 +352,7 @@ def glossary_terms() -> dict[str, list[str]]:
 def term_problems(english: str, korean: str, terms: dict[str, list[str]]) -> list[str]:
     """Each glossary term the English message links must show its Korean form."""
     problems = []
-    shown = [
-        role_text(m["body"]) for m in ROLE.finditer(korean) if m["name"] == "term"
-    ]
+    shown = [role_text(m["body"]) for m in ROLE.finditer(korean) if m["name"] == "term"]
     for match in ROLE.finditer(english):
         if match["name"] != "term":
             continue
@@ -371,3 +374,33 @@ def check_catalog(path: Path) -> list[str]:
         found += term_problems(entry.msgid, entry.msgstr, terms)
         problems += [f"{p}: {short(entry.msgid, 60)}" for p in found]
     return problems
+
+
+def page_problems(page: Path) -> list[str]:
+    """What keeps a page's Korean from matching its English, one line each.
+
+    Read from the English page itself, so a changed sentence shows here before
+    anyone runs ``make translations``: its message is not in the catalog.
+    """
+    path = catalog_path(page)
+    if not path.exists():
+        return [f"no catalog {path.relative_to(BOOK)}: run `make translations`"]
+    po = polib.pofile(str(path))
+    done = {
+        (e.msgctxt, e.msgid)
+        for e in po
+        if not e.obsolete and e.msgstr.strip() and "fuzzy" not in e.flags
+    }
+    problems = [
+        f"not translated (new or changed English): {short(text)}"
+        for text, _ in page_messages(page)
+        if (None, text) not in done
+    ]
+    problems += [
+        f"glued phrase {key} not translated: {short(phrase)}"
+        for phrase, key in glued_phrases(page)
+        if (GLUE_CONTEXT + key, phrase) not in done
+    ]
+    # The catalog's empty messages are those above; add everything else.
+    others = [p for p in check_catalog(path) if not p.startswith("not translated:")]
+    return problems + others

@@ -2,14 +2,11 @@
 
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
-
-from publish.provenance import BOOK
 
 
 def pytest_configure(config):
@@ -33,29 +30,15 @@ def pytest_pycollect_makemodule(module_path, parent):
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
-    """Build the book once with -W (warnings are errors) into a scratch folder.
+    """Build both editions once, as ``make book`` does (publish/site.py), with -W
+    (warnings are errors), into a scratch folder.
 
-    Return its html folder.
+    Return its html folder: English at the root, Korean in ``ko/``.
     """
-    out = tmp_path_factory.mktemp("site")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [
-            str(jupyter_book),
-            "build",
-            "-W",
-            "--keep-going",
-            "--path-output",
-            str(out),
-            str(BOOK),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, (
-        f"jupyter-book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    )
-    return out / "_build" / "html"
+    from publish.site import build_site
+
+    html, _ = build_site(tmp_path_factory.mktemp("site"))
+    return html
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

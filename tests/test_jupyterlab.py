@@ -2,8 +2,9 @@
 
 JupyterLab serves the reading copy of the first chapter that `make lab` opens
 (publish/reading_copies.py: roles written out; nothing it saves touches the
-committed notebook). The test waits for the notebook to render, checks that
-jupyterlab-myst turned the learning-objectives admonition into a box (not a
+committed notebook), in English and, as `make lab EDITION=ko` opens it, in
+Korean (publish/korean_edition.py). The test waits for the notebook to render,
+checks that jupyterlab-myst turned the learning-objectives admonition into a box (not a
 code block of raw MyST), then presses Shift+Enter through the first cells as
 a learner would: the launch cell must find the installed `helpers` package
 and the set-up cell must import everything and print the Keras version,
@@ -26,6 +27,7 @@ import nbformat
 import pytest
 from test_website_in_browser import SCREENSHOTS, DevTools
 
+from publish.korean_edition import korean_notebooks, write_tree
 from publish.provenance import chapter_notebooks
 from publish.reading_copies import reading_copy
 
@@ -53,14 +55,18 @@ def wait_for(check, seconds: float, what: str):
     pytest.fail(f"{what} within {seconds:.0f} s")
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """JupyterLab serving the reading copy of the first chapter.
+@pytest.fixture(scope="module", params=["en", "ko"])
+def lab(request, tmp_path_factory):
+    """JupyterLab serving the reading copy of the first chapter, in each edition.
 
-    Yields (url of the notebook, folder).
+    Yields (url of the notebook, folder, edition).
     """
     folder = tmp_path_factory.mktemp("lab")
     notebook = chapter_notebooks()[0]
+    if request.param == "ko":
+        tree = tmp_path_factory.mktemp("korean") / "source"
+        write_tree(tree)
+        notebook = korean_notebooks(tree)[0]
     nbformat.write(reading_copy(notebook), folder / notebook.name)
     port = free_port()
     log = open(folder / "jupyterlab.log", "w")
@@ -92,7 +98,8 @@ def lab(tmp_path_factory):
 
     wait_for(up, 60, "JupyterLab did not answer")
     assert process.poll() is None, (folder / "jupyterlab.log").read_text()[-3000:]
-    yield f"http://127.0.0.1:{port}/lab/tree/{notebook.name}?token={TOKEN}", folder
+    url = f"http://127.0.0.1:{port}/lab/tree/{notebook.name}?token={TOKEN}"
+    yield url, folder, request.param
     process.terminate()
     process.wait(timeout=30)
     log.close()
@@ -111,7 +118,7 @@ def press(tab: DevTools, key: str, code: int, shift: bool = False):
 
 
 def test_a_chapter_opens_renders_and_runs_in_jupyterlab(lab, browser):
-    url, folder = lab
+    url, folder, edition = lab
     request = urllib.request.Request(
         f"{browser}/json/new?{urllib.parse.quote(url, safe=':/?=&')}", method="PUT"
     )
@@ -142,9 +149,12 @@ def test_a_chapter_opens_renders_and_runs_in_jupyterlab(lab, browser):
         assert "{admonition}" not in raw and "```" not in raw, (
             "raw MyST shows in the first cell"
         )
-        assert "{run-time}" not in raw and "minutes on" in raw, (
+        written_out = "분(CPU 코어" if edition == "ko" else "minutes on"
+        assert "{run-time}" not in raw and written_out in raw, (
             "the run time is not written out in the first cell"
         )
+        if edition == "ko":
+            assert "학습 목표" in raw, "the first cell is not in Korean"
 
         # Select the first cell and run the first four (title, launch cell,
         # heading, set-up) as a learner would.
@@ -177,7 +187,8 @@ def test_a_chapter_opens_renders_and_runs_in_jupyterlab(lab, browser):
         )
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shot = tab.call("Page.captureScreenshot", format="png")
-        (SCREENSHOTS / "jupyterlab.png").write_bytes(base64.b64decode(shot["data"]))
+        name = "jupyterlab-ko.png" if edition == "ko" else "jupyterlab.png"
+        (SCREENSHOTS / name).write_bytes(base64.b64decode(shot["data"]))
     finally:
         tab.close()
     assert "Error" not in printed, f"running the first cells failed:\n{printed[-2000:]}"

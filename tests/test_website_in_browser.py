@@ -37,6 +37,7 @@ PAGES = (
     + [f"chapters/{nb.stem}" for nb in chapter_notebooks()]
     + ["chapters/results", "chapters/glossary", "chapters/references"]
 )
+PAGES += [f"ko/{page}" for page in PAGES]  # the Korean edition's pages
 
 # Run in the page once it has loaded: what a reader would notice.
 PAGE_CHECK = (
@@ -198,7 +199,8 @@ def test_page_renders_in_chromium(site, server, browser, page):
     try:
         state = json.loads(tab.evaluate(PAGE_CHECK))
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        save_full_page(tab, state["height"], SCREENSHOTS / f"{Path(page).name}.png")
+        name = ("ko-" if page.startswith("ko/") else "") + Path(page).name
+        save_full_page(tab, state["height"], SCREENSHOTS / f"{name}.png")
         errors = tab.console_errors()
     finally:
         tab.close()
