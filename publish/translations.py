@@ -265,8 +265,9 @@ def short(text: str, width: int = 100) -> str:
 # What a translation must keep: roles and their targets, math, code, links,
 # directive fences and options, and cross-reference labels.
 ROLE = re.compile(r"\{(?P<name>[\w:-]+)\}`(?P<body>[^`]*)`")
-MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.S)
-CODE = re.compile(r"`[^`\n]+`")
+# Inline math may run over a line break, not over a blank line.
+MATH = re.compile(r"\$\$.+?\$\$|\$(?:[^$\n]|\n(?![ \t]*\n))+?\$", re.S)
+CODE = re.compile(r"`(?:[^`\n]|\n(?![ \t]*\n))+`")  # may run over a line break
 LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 LABEL = re.compile(r"^\((?P<label>[^)]+)\)=\s*$", re.M)
 OPTION = re.compile(r"^:(?P<name>[\w-]+):(?P<value>.*)$", re.M)

@@ -392,17 +392,20 @@ def test_internal_links_resolve(site):
     assert not bad, "broken internal links:\n" + "\n".join(bad)
 
 
+@pytest.mark.parametrize("edition", ["", "ko/"], ids=["en", "ko"])
 @pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
-def test_launch_buttons_point_at_the_repository(site, notebook):
+def test_launch_buttons_point_at_the_repository(site, notebook, edition):
+    """Colab and Binder open the page's notebook in its language: a Korean
+    page's buttons open the Korean notebook of the repository (ko/chapters)."""
     config = yaml.safe_load((BOOK / "_config.yml").read_text())
     repo = repository_url().rstrip("/")
     branch = config["repository"].get("branch", "main")
     owner_name = urllib.parse.urlparse(repo).path.strip("/")
-    path = notebook.relative_to(BOOK).as_posix()
-    soup = BeautifulSoup(
-        (site / notebook.relative_to(BOOK).with_suffix(".html")).read_text(),
-        "html.parser",
-    )
+    page = notebook.relative_to(BOOK).as_posix()
+    path = edition + page
+    assert (BOOK / path).is_file(), f"the repository has no {path} to open"
+    html = site / edition / notebook.relative_to(BOOK).with_suffix(".html")
+    soup = BeautifulSoup(html.read_text(), "html.parser")
     hrefs = {a["href"] for a in soup.find_all("a", href=True)}
     expected = {
         "Colab": f"https://colab.research.google.com/github/{owner_name}/blob/{branch}/{path}",
@@ -412,9 +415,11 @@ def test_launch_buttons_point_at_the_repository(site, notebook):
     for button, href in expected.items():
         assert href in hrefs, f"no {button} button to {href}"
     assert any(h.startswith(f"{repo}/issues/new") for h in hrefs), "no issue button"
-    download = soup.find("a", href=lambda h: h and h.endswith(f"_sources/{path}"))
+    download = soup.find("a", href=lambda h: h and h.endswith(f"_sources/{page}"))
     assert download is not None, "no .ipynb download button"
-    assert (site / "_sources" / path).is_file(), "the downloadable .ipynb is missing"
+    assert (site / edition / "_sources" / page).is_file(), (
+        "the downloadable .ipynb is missing"
+    )
 
 
 def test_hangul_renders_in_the_books_web_font(site, server, browser):
