@@ -32,7 +32,7 @@ from publish.translations import (
 )
 
 SOURCE = BOOK / "_build" / LANGUAGE / "source"
-TITLE = "합성곱 신경망으로 하는 이미지 분류"
+TITLE = "합성곱 신경망으로 배우는 이미지 분류"
 CAPTIONS = {"Chapters": "본문", "Appendix": "부록", "Reference": "참고 자료"}
 SHARED = ("_static", "_ext", "helpers", "chapters/references.bib")  # linked, not copied
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")

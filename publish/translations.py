@@ -7,7 +7,7 @@ between blank lines; a fenced code block stays whole and is not a message),
 writes them as a template and merges it into
 ``locales/ko/LC_MESSAGES/<page>.po`` with polib: a new or changed English
 block becomes an empty message (a changed one keeps its old translation as a
-hint, marked fuzzy), a removed one becomes obsolete. A chapter's catalog
+hint, marked fuzzy), a removed one is dropped. A chapter's catalog
 also holds the English phrases it glues into its prose (``{glue:text}``), each
 with the context ``glue <key>``, so that its Korean page shows them in Korean.
 
@@ -219,10 +219,15 @@ def merge(path: Path, pot: polib.POFile) -> tuple[int, int]:
             entry.previous_msgid = hint[0]
             entry.msgstr = gone[hint[0]]
             entry.flags.append("fuzzy")
+    # The hints carry what the removed messages had; gettext's #~ copies
+    # would only be something more to clean up.
+    obsolete = po.obsolete_entries()
+    for entry in obsolete:
+        po.remove(entry)
     po.metadata["Language"] = LANGUAGE
     path.parent.mkdir(parents=True, exist_ok=True)
     po.save(str(path))
-    return new, len(po.obsolete_entries())
+    return new, len(obsolete)
 
 
 def update_catalogs() -> list[str]:
@@ -235,11 +240,12 @@ def update_catalogs() -> list[str]:
     return report
 
 
-def describe(path: Path, new: int, obsolete: int) -> str:
-    todo = sum(1 for e in polib.pofile(str(path)) if not e.translated())
+def describe(path: Path, new: int, removed: int) -> str:
+    po = polib.pofile(str(path))
+    todo = sum(1 for e in po if not e.obsolete and not e.translated())
     line = f"{path.relative_to(BOOK)}: {todo} to translate"
-    if obsolete:
-        line += f", {obsolete} obsolete (delete them once their text is reused)"
+    if removed:
+        line += f", {removed} whose English is gone removed"
     return line
 
 
