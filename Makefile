@@ -12,7 +12,7 @@ SET    ?=
 
 help:
 	@echo "make book          build the website into _build/html (index.html; Korean in ko/)"
-	@echo "make test          run the whole test suite (about 6 minutes on 2 CPU cores)"
+	@echo "make test          run the whole test suite (about 7 minutes on 2 CPU cores, two processes)"
 	@echo "make lab           open the chapters in JupyterLab (reading copies in _build/lab/chapters)"
 	@echo "make lab EDITION=ko  the same, in Korean (_build/lab/ko/chapters)"
 	@echo "make translations  after English text changes: update locales/ko and the Korean notebooks"

@@ -9,6 +9,7 @@ Colab opens (ko/chapters) are those the catalogs make.
 """
 
 import json
+import re
 
 import nbformat
 import pytest
@@ -25,6 +26,7 @@ from publish.translations import (
 )
 
 PAGES = toc_pages()
+ROLE_LEFT = re.compile(r"\{(glue|cite|term|run-time|literalinclude)[^}]*\}")
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
@@ -94,3 +96,21 @@ def test_the_korean_notebooks_are_those_the_catalogs_make(tmp_path):
             nbformat.read(committed, as_version=4), sort_keys=True
         ), f"ko/chapters/{path.name} is out of date: run `make translations`"
         assert not any(c.get("outputs") for c in fresh.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
+def test_a_korean_notebook_reads_as_written_out_prose_with_the_same_code(notebook):
+    """The Korean notebooks (ko/chapters, and so `make lab EDITION=ko`'s copies,
+    made the same way) show no role, glue key or citation key, and run the
+    English chapter's code."""
+    korean = nbformat.read(NOTEBOOKS / notebook.name, as_version=4)
+    english = nbformat.read(notebook, as_version=4)
+    assert len(korean.cells) == len(english.cells)
+    for number, (ours, theirs) in enumerate(
+        zip(korean.cells, english.cells, strict=True)
+    ):
+        if ours.cell_type == "markdown":
+            left = ROLE_LEFT.findall(ours.source)
+            assert not left, f"ko/chapters/{notebook.name}, cell {number}: {left}"
+        else:
+            assert ours.source == theirs.source, f"cell {number}'s code differs"

@@ -422,14 +422,17 @@ def test_launch_buttons_point_at_the_repository(site, notebook, edition):
     )
 
 
-def test_hangul_renders_in_the_books_web_font(site, server, browser):
-    """The glossary's Korean terms load the shipped Hangul subset.
+@pytest.mark.parametrize(
+    "page", ["chapters/glossary", "ko/chapters/06_modern_convnet_from_scratch"]
+)
+def test_hangul_renders_in_the_books_web_font(site, server, browser, page):
+    """The glossary's Korean terms and a Korean page load the shipped Hangul subset.
 
     Chromium here has no Korean system font: without the web font, Hangul
     would be empty boxes. A face of the subset is loaded only if the page
     uses characters of its Unicode ranges and the file was served.
     """
-    tab = open_page(browser, f"{server}/chapters/glossary.html")
+    tab = open_page(browser, f"{server}/{page}.html")
     try:
         loaded = tab.evaluate(
             "document.fonts.ready.then(() => [...document.fonts]"
