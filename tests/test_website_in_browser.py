@@ -422,6 +422,59 @@ def test_launch_buttons_point_at_the_repository(site, notebook, edition):
     )
 
 
+# Mark every shown element whose own text has Hangul with the count of its
+# Hangul characters; return how many were marked.
+MARK_HANGUL = r"""
+(() => {
+  let marked = 0;
+  for (const el of document.querySelectorAll("body *")) {
+    if (!el.getClientRects().length) continue;
+    const own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.data).join("");
+    const hangul = (own.match(/[\uac00-\ud7a3]/g) || []).length;
+    if (hangul) { el.setAttribute("data-hangul", hangul); marked++; }
+  }
+  return marked;
+})()
+"""
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "ko/chapters/intro",
+        "ko/chapters/02_fashion_mnist_dense_to_convnet",
+        "ko/chapters/glossary",
+    ],
+)
+def test_every_hangul_glyph_is_drawn_from_the_web_font(site, server, browser, page):
+    """Headings, admonition titles, the sidebar, the search button and the text
+    draw each Hangul syllable from "Cnnbook Hangul", as Chromium reports the fonts
+    it used (CSS.getPlatformFontsForNode). Without a Korean system font, a
+    syllable drawn from any other font is an empty box."""
+    tab = open_page(browser, f"{server}/{page}.html")
+    try:
+        tab.evaluate("document.fonts.ready.then(() => true)")
+        assert tab.evaluate(MARK_HANGUL) > 0, f"{page} shows no Hangul"
+        tab.call("DOM.enable")
+        tab.call("CSS.enable")
+        root = tab.call("DOM.getDocument", depth=0)["root"]["nodeId"]
+        nodes = tab.call("DOM.querySelectorAll", nodeId=root, selector="[data-hangul]")
+        boxes = []
+        for node in nodes["nodeIds"]:
+            fonts = tab.call("CSS.getPlatformFontsForNode", nodeId=node)["fonts"]
+            drawn = sum(
+                f["glyphCount"] for f in fonts if f["familyName"] == "Cnnbook Hangul"
+            )
+            attributes = tab.call("DOM.getAttributes", nodeId=node)["attributes"]
+            wanted = int(dict(zip(attributes[::2], attributes[1::2]))["data-hangul"])
+            if drawn < wanted:
+                outer = tab.call("DOM.getOuterHTML", nodeId=node)["outerHTML"]
+                boxes.append(" ".join(outer.split())[:120])
+    finally:
+        tab.close()
+    assert not boxes, f"{page}: Hangul not drawn from the web font in {boxes[:6]}"
+
+
 @pytest.mark.parametrize(
     "page", ["chapters/glossary", "ko/chapters/06_modern_convnet_from_scratch"]
 )
