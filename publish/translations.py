@@ -265,7 +265,8 @@ def unfinished(path: Path) -> list[str]:
 
 def short(text: str, width: int = 100) -> str:
     text = " ".join(text.split())
-    return json.dumps(text if len(text) <= width else text[: width - 1] + "…")
+    shown = text if len(text) <= width else text[: width - 1] + "…"
+    return json.dumps(shown, ensure_ascii=False)
 
 
 # What a translation must keep: roles and their targets, math, code, links,
