@@ -429,7 +429,8 @@ MARK_HANGUL = r"""
   let marked = 0;
   for (const el of document.querySelectorAll("body *")) {
     if (!el.getClientRects().length) continue;
-    const own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.data).join("");
+    const own = [...el.childNodes]
+      .filter(n => n.nodeType === 3).map(n => n.data).join("");
     const hangul = (own.match(/[\uac00-\ud7a3]/g) || []).length;
     if (hangul) { el.setAttribute("data-hangul", hangul); marked++; }
   }
@@ -466,7 +467,9 @@ def test_every_hangul_glyph_is_drawn_from_the_web_font(site, server, browser, pa
                 f["glyphCount"] for f in fonts if f["familyName"] == "Cnnbook Hangul"
             )
             attributes = tab.call("DOM.getAttributes", nodeId=node)["attributes"]
-            wanted = int(dict(zip(attributes[::2], attributes[1::2]))["data-hangul"])
+            wanted = int(
+                dict(zip(attributes[::2], attributes[1::2], strict=True))["data-hangul"]
+            )
             if drawn < wanted:
                 outer = tab.call("DOM.getOuterHTML", nodeId=node)["outerHTML"]
                 boxes.append(" ".join(outer.split())[:120])
