@@ -33,7 +33,14 @@ from publish.translations import (
 
 SOURCE = BOOK / "_build" / LANGUAGE / "source"
 TITLE = "합성곱 신경망으로 배우는 이미지 분류"
+AUTHOR = "cnnbook 저자들"
 CAPTIONS = {"Chapters": "본문", "Appendix": "부록", "Reference": "참고 자료"}
+# The footer's author line: the theme's Korean for "By {author}" puts "으로"
+# before the name, so the Korean tree brings its own template.
+AUTHOR_TEMPLATE = """{% if author %}
+<p class="component-author">지은이: {{ author }}</p>
+{% endif %}
+"""
 SHARED = ("_static", "_ext", "helpers", "chapters/references.bib")  # linked, not copied
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 SECTION_LINK = re.compile(r"\]\((?P<page>[^)#\s]*)#(?P<anchor>[^)\s]+)\)")
@@ -150,10 +157,14 @@ def write_config(folder: Path) -> None:
     """The Korean ``_config.yml`` and ``_toc.yml``: the English ones, in Korean."""
     config = yaml.safe_load((BOOK / "_config.yml").read_text())
     config["title"] = TITLE
+    config["author"] = AUTHOR
     config["repository"]["path_to_book"] = LANGUAGE
     sphinx = config.setdefault("sphinx", {}).setdefault("config", {})
     sphinx["language"] = LANGUAGE
     sphinx["cnnbook_language"] = LANGUAGE
+    sphinx["templates_path"] = ["_templates"]
+    (folder / "_templates").mkdir(parents=True, exist_ok=True)
+    (folder / "_templates" / "author.html").write_text(AUTHOR_TEMPLATE)
     (folder / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True))
     toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
     for part in toc.get("parts", []):
