@@ -61,6 +61,20 @@ def normalise_chapters(check: bool) -> int:
     return 0
 
 
+def report(action, errors, last: str = "") -> int:
+    """Run action, print the lines it returns (and last), or its error in one line.
+
+    ``errors`` are the exception types that mean bad input or a missing file.
+    """
+    try:
+        lines = action()
+    except errors as error:
+        print(error, file=sys.stderr)
+        return 1
+    print("\n".join([*lines, last] if last else lines))
+    return 0
+
+
 def main(argv: list[str]) -> int:
     commands = {
         "book",
@@ -89,56 +103,51 @@ def main(argv: list[str]) -> int:
         if command == "normalise":
             return normalise_chapters(check="--check" in positional)
         if command == "lab":
-            from publish.reading_copies import LAB, ReadingCopyError
+            from publish.reading_copies import ReadingCopyError
 
-            korean = positional == ["ko"]
-            try:
-                if korean:
-                    from publish.korean_edition import LAB, write_reading_copies
-                else:
-                    from publish.reading_copies import write_reading_copies
-                report = write_reading_copies()
-            except ReadingCopyError as error:
-                print(error, file=sys.stderr)
-                return 1
-            print("\n".join(report + [f"reading copies of the chapters in {LAB}"]))
-            return 0
+            if positional == ["ko"]:
+                from publish.korean_edition import LAB, write_reading_copies
+            else:
+                from publish.reading_copies import LAB, write_reading_copies
+            return report(
+                write_reading_copies,
+                ReadingCopyError,
+                f"reading copies of the chapters in {LAB}",
+            )
         if command == "translations":
             from publish.korean_edition import NOTEBOOKS, write_notebooks
             from publish.translations import update_catalogs
 
-            report = update_catalogs()
-            write_notebooks()
-            print("\n".join(report + [f"the Korean notebooks in {NOTEBOOKS}"]))
-            return 0
+            def catalogs_and_notebooks() -> list[str]:
+                lines = update_catalogs()
+                write_notebooks()
+                return lines
+
+            return report(
+                catalogs_and_notebooks, (), f"the Korean notebooks in {NOTEBOOKS}"
+            )
         if command == "book":
             from publish.site import BuildError, build_site
 
-            try:
-                html, report = build_site()
-            except BuildError as error:
-                print(error, file=sys.stderr)
-                return 1
-            print("\n".join(report + [f"Website: {html / 'index.html'}"]))
-            return 0
+            def site() -> list[str]:
+                html, lines = build_site()
+                return [*lines, f"Website: {html / 'index.html'}"]
+
+            return report(site, BuildError)
         if command == "korean":
             from publish.korean_edition import SOURCE, write_tree
 
-            print(
-                "\n".join(write_tree() + [f"the Korean edition's source in {SOURCE}"])
-            )
-            return 0
+            return report(write_tree, (), f"the Korean edition's source in {SOURCE}")
         if command == "font":
             from publish.korean_font import write_subsets
 
-            try:
-                written = write_subsets()
-            except FileNotFoundError as error:
-                print(error, file=sys.stderr)
-                return 1
-            for path in written:
-                print(f"wrote {path.name}: {path.stat().st_size / 1024:.0f} KiB")
-            return 0
+            def fonts() -> list[str]:
+                return [
+                    f"wrote {path.name}: {path.stat().st_size / 1024:.0f} KiB"
+                    for path in write_subsets()
+                ]
+
+            return report(fonts, FileNotFoundError)
         if command == "bench":
             from publish.bench import main as bench
 

@@ -137,7 +137,6 @@ def write_tree(folder: Path = SOURCE) -> list[str]:
                     if scrap.get("name") in catalog.glued:
                         key = f"{scrap.get('mime_prefix', '')}text/plain"
                         output["data"][key] = repr(catalog.glued[scrap["name"]])
-            notebook.metadata.setdefault("language_info", {})
             notebook.metadata["cnnbook_language"] = LANGUAGE
             nbformat.write(notebook, out)
         if catalog.missing:
